@@ -1,0 +1,1 @@
+"""The runner, sweeps, results files, plots, and one script per figure."""
