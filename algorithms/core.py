@@ -19,10 +19,23 @@ Factories therefore validate numeric hyperparameters only when they are concrete
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+
+# Validation and dtype helpers live in envs/core.py, the bottom of the dependency graph
+# (envs import nothing of the project); they are re-exported here for learners.
+from envs.core import (  # noqa: F401
+    check_in_unit_interval,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    float_dtype,
+    is_concrete,
+    sample_categorical,
+)
 
 Array = jax.Array
 Key = jax.Array  # a typed PRNG key, ``jax.random.key(seed)``
@@ -38,57 +51,8 @@ class Learner(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------
-# Input validation: a clear ValueError before anything is traced.
-# ---------------------------------------------------------------------------------------
-
-
-def is_concrete(value: Any) -> bool:
-    """True when ``value`` is a Python number or a concrete (non-traced) array."""
-    return not isinstance(value, jax.core.Tracer)
-
-
-def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Validate a shape-fixing integer hyperparameter (``num_arms``, ``horizon``)."""
-    if isinstance(value, bool) or not isinstance(value, int | jnp.integer):
-        raise ValueError(f"{name} must be a Python int (it fixes a shape), got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_concrete(value: Any, name: str, ok: Callable[[Array], Array], what: str):
-    if is_concrete(value):
-        arr = jnp.asarray(value)
-        if not bool(jnp.all(ok(arr))):
-            raise ValueError(f"{name} must be {what}, got {value!r}")
-    return value
-
-
-def check_positive(value: Any, name: str):
-    """Validate ``value > 0`` when it is concrete; traced values pass through untouched."""
-    return _check_concrete(value, name, lambda x: x > 0, "> 0")
-
-
-def check_nonnegative(value: Any, name: str):
-    """Validate ``value >= 0`` when concrete."""
-    return _check_concrete(value, name, lambda x: x >= 0, ">= 0")
-
-
-def check_in_unit_interval(value: Any, name: str, *, open_left: bool = False):
-    """Validate ``value`` in [0, 1] (or (0, 1] with ``open_left``) when concrete."""
-    if open_left:
-        return _check_concrete(value, name, lambda x: (x > 0) & (x <= 1), "in (0, 1]")
-    return _check_concrete(value, name, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
-
-
-# ---------------------------------------------------------------------------------------
 # Shared numerics.
 # ---------------------------------------------------------------------------------------
-
-
-def float_dtype():
-    """The default floating dtype: float64 under ``jax_enable_x64``, else float32."""
-    return jnp.result_type(float)
 
 
 def safe_log(x: Array, eps: float = 1e-30) -> Array:
@@ -102,17 +66,6 @@ def bernoulli_kl(p: Array, q: Array, eps: float = 1e-15) -> Array:
     t1 = jnp.where(p > 0, p * (safe_log(p) - jnp.log(q)), 0.0)
     t2 = jnp.where(p < 1, (1.0 - p) * (safe_log(1.0 - p) - jnp.log1p(-q)), 0.0)
     return t1 + t2
-
-
-def sample_categorical(key: Key, probs: Array) -> Array:
-    """One draw from the distribution ``probs`` ([K], summing to 1), by inverse CDF.
-
-    A single uniform per draw (cheaper under ``vmap`` than Gumbel-max, which needs K).
-    """
-    u = jax.random.uniform(key, (), dtype=probs.dtype)
-    cdf = jnp.cumsum(probs)
-    index = jnp.sum(cdf < u * cdf[-1])
-    return jnp.minimum(index, probs.shape[0] - 1).astype(jnp.int32)
 
 
 def argmax_tiebreak(key: Key | None, values: Array) -> Array:

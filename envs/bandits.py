@@ -26,8 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc, ndtri
 
-from algorithms.core import check_int, float_dtype
-from envs.core import Env
+from envs.core import Env, check_int, float_dtype
 
 Array = jax.Array
 
@@ -49,7 +48,9 @@ class StochasticParams(NamedTuple):
 def _validate_means(means, *, unit: bool) -> np.ndarray:
     arr = np.asarray(means, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"means must be a 1-D array of arm means, got shape {arr.shape}")
+        raise ValueError(
+            f"means must be a 1-D array of arm means, got shape {arr.shape}"
+        )
     if arr.shape[0] < 2:
         raise ValueError(f"a bandit needs at least 2 arms, got {arr.shape[0]}")
     if not np.all(np.isfinite(arr)):
@@ -100,7 +101,9 @@ def _beta_quantile(u, mean, concentration, num_iters: int = 40):
         below = betainc(a, b, mid) < u
         return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
 
-    lo, hi = jax.lax.fori_loop(0, num_iters, body, (jnp.zeros_like(u), jnp.ones_like(u)))
+    lo, hi = jax.lax.fori_loop(
+        0, num_iters, body, (jnp.zeros_like(u), jnp.ones_like(u))
+    )
     return 0.5 * (lo + hi)
 
 

@@ -20,9 +20,12 @@ adversarial sequence) is made additive by telescoping: see ``envs.bandits``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 Array = jax.Array
 PyTree = Any
@@ -42,11 +45,81 @@ class Env(NamedTuple):
     """An environment: two pure functions, a default instance and an instance sampler."""
 
     reset: Callable[[jax.Array, PyTree], tuple[PyTree, PyTree]]
-    step: Callable[[jax.Array, PyTree, Array, PyTree], tuple[PyTree, PyTree, PyTree, Any]]
+    step: Callable[
+        [jax.Array, PyTree, Array, PyTree], tuple[PyTree, PyTree, PyTree, Any]
+    ]
     params: PyTree = None
     sample_params: Callable[[jax.Array], PyTree] | None = None
     name: str = "env"
 
-    def with_params(self, params: PyTree) -> "Env":
+    def with_params(self, params: PyTree) -> Env:
         """The same environment on another instance."""
         return self._replace(params=params)
+
+
+# ---------------------------------------------------------------------------------------
+# Input validation (shared by envs and algorithms): a clear ValueError before tracing.
+# ---------------------------------------------------------------------------------------
+
+
+def is_concrete(value: Any) -> bool:
+    """True when ``value`` is a Python number or a concrete (non-traced) array."""
+    return not isinstance(value, jax.core.Tracer)
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """Validate a shape-fixing integer hyperparameter (``num_arms``, ``horizon``)."""
+    if isinstance(value, bool) or not isinstance(value, int | jnp.integer):
+        raise ValueError(
+            f"{name} must be a Python int (it fixes a shape), got {value!r}"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_concrete(value: Any, name: str, ok: Callable[[Array], Array], what: str):
+    if is_concrete(value):
+        # NumPy, not jnp: inside a jit trace even a constant jnp comparison is staged.
+        arr = np.asarray(value)
+        if not bool(np.all(ok(arr))):
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def check_positive(value: Any, name: str):
+    """Validate ``value > 0`` when it is concrete; traced values pass through untouched."""
+    return _check_concrete(value, name, lambda x: x > 0, "> 0")
+
+
+def check_nonnegative(value: Any, name: str):
+    """Validate ``value >= 0`` when concrete."""
+    return _check_concrete(value, name, lambda x: x >= 0, ">= 0")
+
+
+def check_in_unit_interval(value: Any, name: str, *, open_left: bool = False):
+    """Validate ``value`` in [0, 1] (or (0, 1] with ``open_left``) when concrete."""
+    if open_left:
+        return _check_concrete(value, name, lambda x: (x > 0) & (x <= 1), "in (0, 1]")
+    return _check_concrete(value, name, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
+
+
+# ---------------------------------------------------------------------------------------
+# Shared numerics.
+# ---------------------------------------------------------------------------------------
+
+
+def float_dtype():
+    """The default floating dtype: float64 under ``jax_enable_x64``, else float32."""
+    return jnp.result_type(float)
+
+
+def sample_categorical(key: jax.Array, probs: Array) -> Array:
+    """One draw from the distribution ``probs`` ([K], summing to 1), by inverse CDF.
+
+    A single uniform per draw (cheaper under ``vmap`` than Gumbel-max, which needs K).
+    """
+    u = jax.random.uniform(key, (), dtype=probs.dtype)
+    cdf = jnp.cumsum(probs)
+    index = jnp.sum(cdf < u * cdf[-1])
+    return jnp.minimum(index, probs.shape[0] - 1).astype(jnp.int32)

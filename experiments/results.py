@@ -37,7 +37,11 @@ def git_commit() -> str:
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
@@ -67,7 +71,9 @@ def environment_info() -> dict[str, Any]:
 
 def _jsonable(value):
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+        }
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -92,6 +98,24 @@ def _atomic_write(path: Path, write_fn) -> None:
         raise
 
 
+def check_writable(stem: str | os.PathLike, config: Any, *, overwrite: bool = False):
+    """Raises ``FileExistsError`` if ``stem.json`` holds another configuration's results.
+
+    Call it before a long run so a clash is found before, not after, the work. Returns the
+    configuration as JSON-ready data.
+    """
+    sidecar = Path(stem).with_suffix(".json")
+    config_json = _jsonable(config)
+    if sidecar.exists() and not overwrite:
+        previous = json.loads(sidecar.read_text()).get("config")
+        if previous != json.loads(json.dumps(config_json)):
+            raise FileExistsError(
+                f"{sidecar} holds results of a different configuration; pass "
+                "overwrite=True (--overwrite on the command line) or choose another --out"
+            )
+    return config_json
+
+
 def save_results(
     stem: str | os.PathLike,
     arrays: Mapping[str, Any],
@@ -107,14 +131,7 @@ def save_results(
     """
     stem = Path(stem)
     npz, sidecar = stem.with_suffix(".npz"), stem.with_suffix(".json")
-    config_json = _jsonable(config)
-    if sidecar.exists() and not overwrite:
-        previous = json.loads(sidecar.read_text()).get("config")
-        if previous != json.loads(json.dumps(config_json)):
-            raise FileExistsError(
-                f"{sidecar} holds results of a different configuration; pass "
-                "overwrite=True (--overwrite on the command line) or choose another --out"
-            )
+    config_json = check_writable(stem, config, overwrite=overwrite)
     meta = {
         "config": config_json,
         "environment": environment_info(),
@@ -127,7 +144,9 @@ def save_results(
     return npz, sidecar
 
 
-def load_results(stem: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def load_results(
+    stem: str | os.PathLike,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Reads back ``(arrays, sidecar)`` written by :func:`save_results`."""
     stem = Path(stem)
     with np.load(stem.with_suffix(".npz")) as data:

@@ -119,7 +119,9 @@ def mean_ci(x, axis: int = 0, level: float = 0.95):
     return mean, mean - half, mean + half
 
 
-def summary_table(result: RunResult, metric: str = "regret", level: float = 0.95) -> str:
+def summary_table(
+    result: RunResult, metric: str = "regret", level: float = 0.95
+) -> str:
     """A text table of the final value of ``metric`` per grid point: mean and CI over seeds."""
     values = result.metrics[metric][..., -1]
     names = list(result.grid)
@@ -134,7 +136,12 @@ def summary_table(result: RunResult, metric: str = "regret", level: float = 0.95
         for i in range(mean.shape[1]):
             extra = [] if mean.shape[1] == 1 else [f"instance {i}"]
             rows.append(
-                [*labels, *extra, f"{mean[g, i]:.4g}", f"[{low[g, i]:.4g}, {high[g, i]:.4g}]"]
+                [
+                    *labels,
+                    *extra,
+                    f"{mean[g, i]:.4g}",
+                    f"[{low[g, i]:.4g}, {high[g, i]:.4g}]",
+                ]
             )
     if rows and len(rows[0]) > len(head):
         head.insert(len(names), "instance")
@@ -166,10 +173,16 @@ def _check_record(record, num_rounds: int) -> np.ndarray:
             return linear_rounds(num_rounds)
         raise ValueError(f"record must be 'log', 'linear' or an array, got {record!r}")
     rounds = np.asarray(record)
-    if rounds.ndim != 1 or rounds.size == 0 or not np.issubdtype(rounds.dtype, np.integer):
+    if (
+        rounds.ndim != 1
+        or rounds.size == 0
+        or not np.issubdtype(rounds.dtype, np.integer)
+    ):
         raise ValueError("record must be a non-empty 1-D array of round counts (ints)")
     if np.any(np.diff(rounds) <= 0) or rounds[0] < 1 or rounds[-1] > num_rounds:
-        raise ValueError(f"record rounds must increase strictly within [1, {num_rounds}]")
+        raise ValueError(
+            f"record rounds must increase strictly within [1, {num_rounds}]"
+        )
     return rounds.astype(np.int64)
 
 
@@ -180,7 +193,9 @@ def _check_grid(grid: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], int]:
     for name, values in grid.items():
         arr = np.asarray(values)
         if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"grid[{name!r}] must be a non-empty 1-D array, got {arr.shape}")
+            raise ValueError(
+                f"grid[{name!r}] must be a non-empty 1-D array, got {arr.shape}"
+            )
         arrays[name] = arr
     lengths = {name: arr.shape[0] for name, arr in arrays.items()}
     if len(set(lengths.values())) != 1:
@@ -277,7 +292,9 @@ def _build_program(
         return env_state, next_obs, learner_state, info
 
     def init(hp, instances, seed_keys):
-        params, env_state, obs, learner_state = jax.vmap(init_one)(hp, instances, seed_keys)
+        params, env_state, obs, learner_state = jax.vmap(init_one)(
+            hp, instances, seed_keys
+        )
         # Trace one step abstractly to learn the info structure.
         t0 = jnp.zeros((), jnp.int32)
         k_env, k_learner = _stream_keys(seed_keys)
@@ -287,7 +304,9 @@ def _build_program(
             )[3]
         )
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, dtype), info)
-        records = jax.tree.map(lambda s: jnp.zeros((*s.shape, num_records), dtype), info)
+        records = jax.tree.map(
+            lambda s: jnp.zeros((*s.shape, num_records), dtype), info
+        )
         return _Carry(params, env_state, obs, learner_state, zeros, zeros, records)
 
     def chunk(carry: _Carry, hp, seed_keys, record_rounds, t_start, t_stop):
@@ -322,7 +341,9 @@ def _build_program(
                 )
 
             records = jax.lax.cond(hit, write, lambda r: r, carry.records)
-            new = _Carry(carry.params, env_state, obs, learner_state, sums, comp, records)
+            new = _Carry(
+                carry.params, env_state, obs, learner_state, sums, comp, records
+            )
             return new, idx + hit.astype(jnp.int32)
 
         idx = jnp.searchsorted(record_rounds, t_start + 1).astype(jnp.int32)
@@ -450,7 +471,9 @@ def _execute(
         if chunk_size == -1:
             chunk_size = max(1, math.ceil(num_rounds / 20))
     chunk_size = _check_positive_int(chunk_size, "chunk_size")
-    if not isinstance(key, jax.Array) or not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+    if not isinstance(key, jax.Array) or not jnp.issubdtype(
+        key.dtype, jax.dtypes.prng_key
+    ):
         if isinstance(key, jax.Array) and key.dtype == jnp.uint32:
             key = jax.random.wrap_key_data(key)
         else:
@@ -465,7 +488,9 @@ def _execute(
             raise ValueError("instances must be a pytree of arrays with a leading axis")
         num_instances = leaves[0].shape[0]
         if any(leaf.shape[:1] != (num_instances,) for leaf in leaves):
-            raise ValueError("every leaf of instances must share the leading instance axis")
+            raise ValueError(
+                "every leaf of instances must share the leading instance axis"
+            )
     elif env.params is None:
         if env.sample_params is None:
             raise ValueError(f"env {env.name!r} has neither params nor sample_params")
@@ -475,11 +500,17 @@ def _execute(
 
     # Flatten grid x instance x seed into one batch axis (seed fastest).
     batch = num_grid * num_instances * num_seeds
-    g_idx, i_idx, s_idx = np.unravel_index(np.arange(batch), (num_grid, num_instances, num_seeds))
-    seed_keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.asarray(s_idx, jnp.uint32))
+    g_idx, i_idx, s_idx = np.unravel_index(
+        np.arange(batch), (num_grid, num_instances, num_seeds)
+    )
+    seed_keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(
+        jnp.asarray(s_idx, jnp.uint32)
+    )
     hp_batch = {name: jnp.asarray(v[g_idx]) for name, v in hp.items()}
     inst_batch = (
-        jax.tree.map(lambda x: jnp.asarray(x)[i_idx], instances) if mode == "batched" else None
+        jax.tree.map(lambda x: jnp.asarray(x)[i_idx], instances)
+        if mode == "batched"
+        else None
     )
 
     mesh, num_devices = _shardings(batch)
@@ -572,7 +603,9 @@ def _execute(
 
 
 def _function_id(*fns) -> str:
-    return ",".join(f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', f)}" for f in fns)
+    return ",".join(
+        f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', f)}" for f in fns
+    )
 
 
 def _info_names(records) -> list[str]:
@@ -591,6 +624,7 @@ def run(
     key,
     num_seeds: int = 1,
     params: PyTree | None = None,
+    instances: PyTree | None = None,
     record: str | Sequence[int] | np.ndarray | None = None,
     chunk_size: int | None = None,
     checkpoint: str | os.PathLike | None = None,
@@ -608,6 +642,8 @@ def run(
       key: a typed PRNG key (``jax.random.key(0)``); seed ``s`` uses ``fold_in(key, s)``.
       num_seeds: independent runs, batched in one compiled program.
       params: overrides ``env.params`` (one instance).
+      instances: a batch of instances, a params pytree with a leading axis ``I``; every
+        instance is run with the same ``num_seeds`` seeds.
       record: rounds at which cumulative metrics are recorded: 'log' (default, ~60
         log-spaced), 'linear', or an increasing int array within [1, T].
       chunk_size: rounds per compiled chunk (host sync, progress, checkpoint between
@@ -619,10 +655,13 @@ def run(
       callback: called on the host with the number of rounds done after each chunk.
 
     Returns:
-      A :class:`RunResult`; ``result.regret`` is ``[num_seeds, M]`` at ``result.rounds``.
+      A :class:`RunResult`; ``result.regret`` is ``[num_seeds, M]`` at ``result.rounds``
+      (``[I, num_seeds, M]`` with ``instances``).
     """
     if not isinstance(learner, Learner):
-        raise ValueError(f"learner must be an algorithms.core.Learner, got {type(learner)}")
+        raise ValueError(
+            f"learner must be an algorithms.core.Learner, got {type(learner)}"
+        )
     if params is not None:
         env = env.with_params(params)
     rounds, metrics, wall, comp = _execute(
@@ -635,7 +674,7 @@ def run(
         num_seeds=num_seeds,
         hp={},
         num_grid=1,
-        instances=None,
+        instances=instances,
         record=record,
         chunk_size=chunk_size,
         checkpoint=checkpoint,
@@ -643,7 +682,9 @@ def run(
         callback=callback,
         label=env.name,
     )
-    metrics = {name: m[0, 0] for name, m in metrics.items()}
+    metrics = {
+        name: m[0] if instances is not None else m[0, 0] for name, m in metrics.items()
+    }
     return RunResult(rounds, metrics, {}, wall, comp)
 
 
@@ -692,8 +733,10 @@ def sweep(
     clash = set(static) & set(arrays)
     if clash:
         raise ValueError(f"{sorted(clash)} given both in grid and in static")
-    hp = {name: arr.astype(float_dtype()) if arr.dtype.kind == "f" else arr
-          for name, arr in arrays.items()}
+    hp = {
+        name: arr.astype(float_dtype()) if arr.dtype.kind == "f" else arr
+        for name, arr in arrays.items()
+    }
     # Build one learner eagerly with concrete values, so that bad names or values fail here
     # with the factory's own ValueError, before tracing.
     first = {name: arr[0].item() for name, arr in hp.items()}

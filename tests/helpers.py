@@ -9,7 +9,9 @@ from algorithms.core import Learner, float_dtype
 from envs.core import Env
 
 
-def fixed_arm(arm: int = 0, *, use_key: bool = False, trace_counter: list | None = None):
+def fixed_arm(
+    arm: int = 0, *, use_key: bool = False, trace_counter: list | None = None
+):
     """Always pulls ``arm``; with ``use_key`` it also consumes randomness (to test CRN)."""
 
     def init(key):

@@ -24,11 +24,13 @@ MEANS = np.array([0.2, 0.5, 0.7])
 
 
 def test_fixed_arm_regret_is_exact_gap_times_rounds():
-    result = run(fixed_arm(0), bernoulli_bandit(MEANS), 1000, key=jax.random.key(0),
-                 num_seeds=3)
+    result = run(
+        fixed_arm(0), bernoulli_bandit(MEANS), 1000, key=jax.random.key(0), num_seeds=3
+    )
     assert result.regret.shape == (3, len(result.rounds))
-    np.testing.assert_allclose(result.regret, 0.5 * result.rounds[None, :] * np.ones((3, 1)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        result.regret, 0.5 * result.rounds[None, :] * np.ones((3, 1)), rtol=1e-6
+    )
     np.testing.assert_array_equal(result.metrics["best_arm_played"], 0.0)
     assert result.rounds[0] == 1 and result.rounds[-1] == 1000
 
@@ -36,20 +38,38 @@ def test_fixed_arm_regret_is_exact_gap_times_rounds():
 def test_record_grids():
     grid = log_rounds(10_000, 50)
     assert grid[0] == 1 and grid[-1] == 10_000 and np.all(np.diff(grid) > 0)
-    result = run(fixed_arm(1), bernoulli_bandit(MEANS), 100, key=jax.random.key(0),
-                 record=np.array([10, 50, 100]))
+    result = run(
+        fixed_arm(1),
+        bernoulli_bandit(MEANS),
+        100,
+        key=jax.random.key(0),
+        record=np.array([10, 50, 100]),
+    )
     np.testing.assert_allclose(result.regret[0], [2.0, 10.0, 20.0], rtol=1e-6)
-    result = run(fixed_arm(1), bernoulli_bandit(MEANS), 100, key=jax.random.key(0),
-                 record="linear")
+    result = run(
+        fixed_arm(1),
+        bernoulli_bandit(MEANS),
+        100,
+        key=jax.random.key(0),
+        record="linear",
+    )
     assert result.rounds[-1] == 100
 
 
 def test_chunked_equals_unchunked():
     env = bernoulli_bandit(MEANS)
     learner = fixed_arm(0, use_key=True)
-    whole = run(learner, constant_regret_env(0.25), 997, key=jax.random.key(3), num_seeds=4)
-    parts = run(learner, constant_regret_env(0.25), 997, key=jax.random.key(3), num_seeds=4,
-                chunk_size=100)
+    whole = run(
+        learner, constant_regret_env(0.25), 997, key=jax.random.key(3), num_seeds=4
+    )
+    parts = run(
+        learner,
+        constant_regret_env(0.25),
+        997,
+        key=jax.random.key(3),
+        num_seeds=4,
+        chunk_size=100,
+    )
     for name in whole.metrics:
         np.testing.assert_array_equal(whole.metrics[name], parts.metrics[name])
     del env
@@ -60,8 +80,13 @@ def test_long_run_compensated_sum_is_accurate():
     # several percent here (the ulp of 1e6 is 0.0625); the compensated sum is exact to ~1e-7.
     num_rounds = 10_000_000
     per_round = float(np.float32(0.1))
-    result = run(fixed_arm(0), constant_regret_env(per_round), num_rounds,
-                 key=jax.random.key(0), record=np.array([1_000, 1_000_000, num_rounds]))
+    result = run(
+        fixed_arm(0),
+        constant_regret_env(per_round),
+        num_rounds,
+        key=jax.random.key(0),
+        record=np.array([1_000, 1_000_000, num_rounds]),
+    )
     expected = per_round * np.array([1_000, 1_000_000, num_rounds], dtype=np.float64)
     np.testing.assert_allclose(result.regret[0], expected, rtol=1e-6)
     # The uniform rewards sum to ~T/2, also accurately (against a float64 replay is not
@@ -73,7 +98,9 @@ def test_long_run_compensated_sum_is_accurate():
 def test_checkpoint_resume_is_identical(tmp_path):
     env = constant_regret_env(0.3)
     learner = fixed_arm(0, use_key=True)
-    reference = run(learner, env, 1000, key=jax.random.key(7), num_seeds=5, chunk_size=100)
+    reference = run(
+        learner, env, 1000, key=jax.random.key(7), num_seeds=5, chunk_size=100
+    )
     path = tmp_path / "run.ckpt.npz"
 
     class Interrupt(Exception):
@@ -84,12 +111,28 @@ def test_checkpoint_resume_is_identical(tmp_path):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        run(learner, env, 1000, key=jax.random.key(7), num_seeds=5, chunk_size=100,
-            checkpoint=path, callback=stop_after_three)
+        run(
+            learner,
+            env,
+            1000,
+            key=jax.random.key(7),
+            num_seeds=5,
+            chunk_size=100,
+            checkpoint=path,
+            callback=stop_after_three,
+        )
     assert path.exists()
     seen = []
-    resumed = run(learner, env, 1000, key=jax.random.key(7), num_seeds=5, chunk_size=100,
-                  checkpoint=path, callback=seen.append)
+    resumed = run(
+        learner,
+        env,
+        1000,
+        key=jax.random.key(7),
+        num_seeds=5,
+        chunk_size=100,
+        checkpoint=path,
+        callback=seen.append,
+    )
     assert seen[0] == 400  # resumed after the third chunk, not from the start
     for name in reference.metrics:
         np.testing.assert_array_equal(reference.metrics[name], resumed.metrics[name])
@@ -104,10 +147,24 @@ def test_checkpoint_of_another_run_is_refused(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(fixed_arm(0), env, 100, key=jax.random.key(0), chunk_size=10, checkpoint=path,
-            callback=interrupt)
+        run(
+            fixed_arm(0),
+            env,
+            100,
+            key=jax.random.key(0),
+            chunk_size=10,
+            checkpoint=path,
+            callback=interrupt,
+        )
     with pytest.raises(ValueError, match="different run"):
-        run(fixed_arm(0), env, 100, key=jax.random.key(1), chunk_size=10, checkpoint=path)
+        run(
+            fixed_arm(0),
+            env,
+            100,
+            key=jax.random.key(1),
+            chunk_size=10,
+            checkpoint=path,
+        )
 
 
 def test_seed_trajectories_do_not_depend_on_batch_size():
@@ -121,7 +178,9 @@ def test_common_random_numbers_across_learners():
     # A learner consuming its own randomness must not change the environment's draws.
     env = constant_regret_env(0.1)
     plain = run(fixed_arm(0), env, 300, key=jax.random.key(1), num_seeds=4)
-    noisy = run(fixed_arm(1, use_key=True), env, 300, key=jax.random.key(1), num_seeds=4)
+    noisy = run(
+        fixed_arm(1, use_key=True), env, 300, key=jax.random.key(1), num_seeds=4
+    )
     np.testing.assert_array_equal(plain.metrics["reward"], noisy.metrics["reward"])
     # Random instances: the same seed draws the same instance for every learner.
     env = random_bernoulli_bandit(4, gap=0.1)
@@ -144,10 +203,10 @@ def test_no_retrace_on_second_run():
 
 
 def _ucb(num_arms, alpha):
-    from tests.helpers import fixed_arm as _  # noqa: F401  (keep import local)
     import jax.numpy as jnp
 
     from algorithms.core import Learner
+    from tests.helpers import fixed_arm as _  # noqa: F401  (keep import local)
 
     def init(key):
         return jnp.zeros(num_arms), jnp.zeros(num_arms)
@@ -155,7 +214,9 @@ def _ucb(num_arms, alpha):
     def act(key, state, obs):
         counts, sums = state
         t = jnp.sum(counts)
-        bonus = jnp.sqrt(alpha * jnp.log(jnp.maximum(t, 1.0)) / jnp.maximum(counts, 1.0))
+        bonus = jnp.sqrt(
+            alpha * jnp.log(jnp.maximum(t, 1.0)) / jnp.maximum(counts, 1.0)
+        )
         index = jnp.where(counts > 0, sums / jnp.maximum(counts, 1.0) + bonus, jnp.inf)
         return jnp.argmax(index).astype(jnp.int32), state
 
@@ -170,12 +231,23 @@ def _ucb(num_arms, alpha):
 def test_sweep_equals_individual_runs_and_traces_once():
     env = bernoulli_bandit(MEANS)
     alphas = np.array([0.5, 1.0, 2.0], dtype=np.float32)
-    result = sweep(_ucb, env, 300, key=jax.random.key(4), grid={"alpha": alphas},
-                   num_seeds=5, static={"num_arms": 3})
+    result = sweep(
+        _ucb,
+        env,
+        300,
+        key=jax.random.key(4),
+        grid={"alpha": alphas},
+        num_seeds=5,
+        static={"num_arms": 3},
+    )
     assert result.regret.shape == (3, 5, len(result.rounds))
     for g, alpha in enumerate(alphas):
-        single = run(_ucb(3, float(alpha)), env, 300, key=jax.random.key(4), num_seeds=5)
-        np.testing.assert_allclose(result.regret[g], single.regret, rtol=1e-5, atol=1e-5)
+        single = run(
+            _ucb(3, float(alpha)), env, 300, key=jax.random.key(4), num_seeds=5
+        )
+        np.testing.assert_allclose(
+            result.regret[g], single.regret, rtol=1e-5, atol=1e-5
+        )
     # More exploration, more regret on this instance at this horizon.
     finals = result.final_regret.mean(axis=1)
     assert finals[0] < finals[2]
@@ -189,8 +261,15 @@ def test_sweep_over_instances():
         means=np.array([[0.2, 0.5, 0.7], [0.7, 0.2, 0.1]], dtype=np.float32),
         scale=np.zeros((2, 3), np.float32),
     )
-    result = sweep(lambda arm: fixed_arm(0), env, 10, key=jax.random.key(0),
-                   grid={"arm": np.array([0, 0])}, num_seeds=2, instances=instances)
+    result = sweep(
+        lambda arm: fixed_arm(0),
+        env,
+        10,
+        key=jax.random.key(0),
+        grid={"arm": np.array([0, 0])},
+        num_seeds=2,
+        instances=instances,
+    )
     assert result.regret.shape == (2, 2, 2, len(result.rounds))
     np.testing.assert_allclose(result.regret[:, 0, :, -1], 5.0, rtol=1e-6)
     np.testing.assert_allclose(result.regret[:, 1, :, -1], 0.0, atol=1e-6)
@@ -210,18 +289,55 @@ def test_grid_product_and_mean_ci():
     [
         (lambda: bernoulli_bandit([0.5, 1.5]), r"\[0, 1\]"),
         (lambda: bernoulli_bandit([0.5]), "at least 2 arms"),
-        (lambda: run(fixed_arm(0), bernoulli_bandit(MEANS), 0, key=jax.random.key(0)),
-         "num_rounds"),
-        (lambda: run(fixed_arm(0), bernoulli_bandit(MEANS), 10, key=jax.random.key(0),
-                     num_seeds=0), "num_seeds"),
+        (
+            lambda: run(
+                fixed_arm(0), bernoulli_bandit(MEANS), 0, key=jax.random.key(0)
+            ),
+            "num_rounds",
+        ),
+        (
+            lambda: run(
+                fixed_arm(0),
+                bernoulli_bandit(MEANS),
+                10,
+                key=jax.random.key(0),
+                num_seeds=0,
+            ),
+            "num_seeds",
+        ),
         (lambda: run(fixed_arm(0), bernoulli_bandit(MEANS), 10, key=0), "PRNG key"),
-        (lambda: sweep(_ucb, bernoulli_bandit(MEANS), 10, key=jax.random.key(0),
-                       grid={"alpha": [1.0, 2.0], "beta": [1.0]}, static={"num_arms": 3}),
-         "same length"),
-        (lambda: sweep(_ucb, bernoulli_bandit(MEANS), 10, key=jax.random.key(0),
-                       grid={"alpha": []}, static={"num_arms": 3}), "non-empty"),
-        (lambda: run(fixed_arm(0), bernoulli_bandit(MEANS), 10, key=jax.random.key(0),
-                     record=[5, 3]), "increase"),
+        (
+            lambda: sweep(
+                _ucb,
+                bernoulli_bandit(MEANS),
+                10,
+                key=jax.random.key(0),
+                grid={"alpha": [1.0, 2.0], "beta": [1.0]},
+                static={"num_arms": 3},
+            ),
+            "same length",
+        ),
+        (
+            lambda: sweep(
+                _ucb,
+                bernoulli_bandit(MEANS),
+                10,
+                key=jax.random.key(0),
+                grid={"alpha": []},
+                static={"num_arms": 3},
+            ),
+            "non-empty",
+        ),
+        (
+            lambda: run(
+                fixed_arm(0),
+                bernoulli_bandit(MEANS),
+                10,
+                key=jax.random.key(0),
+                record=[5, 3],
+            ),
+            "increase",
+        ),
     ],
 )
 def test_bad_input_raises_value_error(call, message):
@@ -246,17 +362,32 @@ def test_sharded_equals_unsharded():
         """
     )
     out = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"sharded_{os.getpid()}.npz")
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu")
+    env = dict(
+        os.environ,
+        XLA_FLAGS="--xla_force_host_platform_device_count=4",
+        JAX_PLATFORMS="cpu",
+    )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([sys.executable, "-c", f"OUT={out!r}\n" + code], env=env, cwd=root,
-                   check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", f"OUT={out!r}\n" + code],
+        env=env,
+        cwd=root,
+        check=True,
+        timeout=300,
+    )
     with np.load(out) as data:
         sharded_run, sharded_sweep = data["run"], data["sweep"]
     os.remove(out)
     env = bernoulli_bandit([0.2, 0.5, 0.7])
     r = run(_ucb(3, 2.0), env, 400, key=jax.random.key(5), num_seeds=10)
-    s = sweep(_ucb, env, 400, key=jax.random.key(5), grid={"alpha": [0.5, 2.0]},
-              num_seeds=3, static={"num_arms": 3})
+    s = sweep(
+        _ucb,
+        env,
+        400,
+        key=jax.random.key(5),
+        grid={"alpha": [0.5, 2.0]},
+        num_seeds=3,
+        static={"num_arms": 3},
+    )
     np.testing.assert_allclose(sharded_run, r.regret, rtol=1e-6)
     np.testing.assert_allclose(sharded_sweep, s.regret, rtol=1e-6)

@@ -1,0 +1,401 @@
+"""Tabular episodic MDPs: one round is one episode, regret by exact backward induction.
+
+An instance is a finite-horizon MDP ``(S, A, H, P, r, rho)``: ``P_h(s' | s, a)`` the
+(possibly time-dependent) transitions, ``r_h(s, a) in [0, 1]`` deterministic rewards and
+``rho`` the initial state distribution. Steps are 0-based here (``h = 0, ..., H - 1``;
+papers write ``h = 1, ..., H``).
+
+**Protocol (DESIGN.md).** One round is one episode. The learner's action is a policy
+table ``pi [H, S, A]`` (``pi[h, s]`` a distribution over actions; a deterministic policy
+is one-hot); the observation is ``()``. ``step`` simulates one episode of ``H`` steps
+under ``pi`` with the step key (``s_0 ~ rho``, ``a_h ~ pi[h, s_h]``,
+``s_{h+1} ~ P_h(. | s_h, a_h)``) and returns the :class:`Trajectory` as feedback. Its
+``info.regret`` is the exact expected regret of the episode,
+
+.. math::
+
+    V^*_0(\\rho) - V^\\pi_0(\\rho) = \\sum_s \\rho(s) \\big(V^*_0(s) -
+    V^\\pi_0(s)\\big),
+
+with both values computed by backward induction from the true ``(P, r)`` (the optimal
+value is computed once, at ``reset``, and carried in the state).
+
+**Sampling.** Every draw is an inverse-CDF draw from one uniform
+(``sample_categorical``): one for ``s_0`` and two per step (action, next state), from
+keys split off the step key in a fixed order that does not depend on the policy, so two
+learners run on the same seed see the same uniforms.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from envs.core import Env, StepInfo, check_int, float_dtype, sample_categorical
+
+Array = jax.Array
+
+__all__ = [
+    "TabularMDPParams",
+    "TabularMDPState",
+    "Trajectory",
+    "backward_induction",
+    "policy_value",
+    "random_tabular_mdp",
+    "river_swim",
+    "sample_tabular_mdp_params",
+    "tabular_mdp",
+]
+
+
+class TabularMDPParams(NamedTuple):
+    """A finite-horizon tabular MDP (the horizon is ``rewards.shape[0]``)."""
+
+    transitions: Array  # [H, S, A, S] P_h(s' | s, a)
+    rewards: Array  # [H, S, A] r_h(s, a) in [0, 1]
+    initial: Array  # [S] initial state distribution rho
+
+
+class Trajectory(NamedTuple):
+    """The feedback of one episode."""
+
+    states: Array  # [H] int32 s_0, ..., s_{H-1}
+    actions: Array  # [H] int32 a_0, ..., a_{H-1}
+    rewards: Array  # [H] r_h(s_h, a_h)
+
+
+class TabularMDPState(NamedTuple):
+    """The environment's state between episodes: only the cached oracle value."""
+
+    optimal_value: Array  # [] V*_0(rho), computed at reset
+
+
+def _check_params_shapes(params: TabularMDPParams) -> tuple[int, int, int]:
+    chex.assert_rank(params.rewards, 3)
+    horizon, num_states, num_actions = params.rewards.shape
+    chex.assert_shape(
+        params.transitions, (horizon, num_states, num_actions, num_states)
+    )
+    chex.assert_shape(params.initial, (num_states,))
+    return horizon, num_states, num_actions
+
+
+def backward_induction(params: TabularMDPParams) -> tuple[Array, Array]:
+    """Optimal action values and values of a finite-horizon MDP by backward induction.
+
+    .. math::
+
+        V^*_H = 0, \\qquad
+        Q^*_h(s, a) = r_h(s, a) + \\sum_{s'} P_h(s' | s, a) V^*_{h+1}(s'), \\qquad
+        V^*_h(s) = \\max_a Q^*_h(s, a).
+
+    Args:
+        params: the MDP.
+
+    Returns:
+        ``(Q*, V*)`` of shapes ``[H, S, A]`` and ``[H + 1, S]`` (``V*[H] = 0``), in the
+        params' dtype.
+
+    References:
+        Puterman, "Markov Decision Processes: Discrete Stochastic Dynamic Programming",
+        1994, Chapter 4 (finite-horizon MDPs: the backward induction algorithm).
+    """
+    _, num_states, _ = _check_params_shapes(params)
+
+    def backward_step(value_next, step_params):
+        transitions_h, rewards_h = step_params
+        q_h = rewards_h + jnp.einsum("sat,t->sa", transitions_h, value_next)
+        value_h = jnp.max(q_h, axis=-1)
+        return value_h, (q_h, value_h)
+
+    terminal = jnp.zeros((num_states,), params.rewards.dtype)
+    _, (q_values, values) = jax.lax.scan(
+        backward_step, terminal, (params.transitions, params.rewards), reverse=True
+    )
+    return q_values, jnp.concatenate([values, terminal[None]], axis=0)
+
+
+def policy_value(params: TabularMDPParams, policy: Array) -> Array:
+    """The values ``V^pi [H + 1, S]`` of a (stochastic, non-stationary) policy.
+
+    .. math::
+
+        V^\\pi_H = 0, \\qquad
+        V^\\pi_h(s) = \\sum_a \\pi_h(a | s) \\Big(r_h(s, a)
+        + \\sum_{s'} P_h(s' | s, a) V^\\pi_{h+1}(s')\\Big).
+
+    Args:
+        params: the MDP.
+        policy: ``[H, S, A]``, each ``policy[h, s]`` a distribution over actions.
+
+    Returns:
+        ``[H + 1, S]`` values, ``V^pi[H] = 0``.
+    """
+    horizon, num_states, num_actions = _check_params_shapes(params)
+    chex.assert_shape(policy, (horizon, num_states, num_actions))
+    policy = policy.astype(params.rewards.dtype)
+
+    def backward_step(value_next, step_params):
+        transitions_h, rewards_h, policy_h = step_params
+        q_h = rewards_h + jnp.einsum("sat,t->sa", transitions_h, value_next)
+        value_h = jnp.sum(policy_h * q_h, axis=-1)
+        return value_h, value_h
+
+    terminal = jnp.zeros((num_states,), params.rewards.dtype)
+    _, values = jax.lax.scan(
+        backward_step,
+        terminal,
+        (params.transitions, params.rewards, policy),
+        reverse=True,
+    )
+    return jnp.concatenate([values, terminal[None]], axis=0)
+
+
+def _simulate_episode(key, params: TabularMDPParams, policy: Array) -> Trajectory:
+    """One episode under ``policy``: ``s_0 ~ rho``, then H (action, state) draws."""
+    horizon = params.rewards.shape[0]
+    key_initial, key_steps = jax.random.split(key)
+    first_state = sample_categorical(key_initial, params.initial)
+
+    def env_step(state, step_inputs):
+        h, step_key = step_inputs
+        key_action, key_next = jax.random.split(step_key)
+        action = sample_categorical(key_action, policy[h, state])
+        reward = params.rewards[h, state, action]
+        next_state = sample_categorical(key_next, params.transitions[h, state, action])
+        return next_state, (state, action, reward)
+
+    _, (states, actions, rewards) = jax.lax.scan(
+        env_step,
+        first_state,
+        (jnp.arange(horizon), jax.random.split(key_steps, horizon)),
+    )
+    return Trajectory(states, actions, rewards)
+
+
+def _tabular_env(name: str, params, sample_params=None) -> Env:
+    def reset(key, params):
+        del key
+        _, optimal_values = backward_induction(params)
+        return TabularMDPState(jnp.dot(params.initial, optimal_values[0])), ()
+
+    def step(key, state, policy, params):
+        policy = policy.astype(params.rewards.dtype)
+        trajectory = _simulate_episode(key, params, policy)
+        values = policy_value(params, policy)
+        regret = state.optimal_value - jnp.dot(params.initial, values[0])
+        return state, (), trajectory, StepInfo(regret=regret)
+
+    return Env(reset, step, params, sample_params, name)
+
+
+def _validated_params(transitions, rewards, initial, horizon: int) -> TabularMDPParams:
+    """Checks shapes and probabilities in float64 NumPy, then broadcasts over H."""
+    horizon = check_int(horizon, "horizon")
+    transitions = np.asarray(transitions, dtype=np.float64)
+    rewards = np.asarray(rewards, dtype=np.float64)
+    initial = np.asarray(initial, dtype=np.float64)
+    if transitions.ndim not in (3, 4):
+        raise ValueError(
+            "transitions must have shape [S, A, S] or [H, S, A, S], got "
+            f"{transitions.shape}"
+        )
+    num_states, num_actions = transitions.shape[-3], transitions.shape[-2]
+    if transitions.shape[-1] != num_states:
+        raise ValueError(
+            f"transitions must map S = {num_states} states to S states, got shape "
+            f"{transitions.shape}"
+        )
+    if transitions.ndim == 4 and transitions.shape[0] != horizon:
+        raise ValueError(
+            f"transitions has {transitions.shape[0]} steps but horizon is {horizon}"
+        )
+    if rewards.shape not in (
+        (num_states, num_actions),
+        (horizon, num_states, num_actions),
+    ):
+        raise ValueError(
+            f"rewards must have shape [S, A] = {(num_states, num_actions)} or "
+            f"[H, S, A] = "
+            f"{(horizon, num_states, num_actions)}, got {rewards.shape}"
+        )
+    if initial.shape != (num_states,):
+        raise ValueError(
+            f"initial must have shape [S] = ({num_states},), got {initial.shape}"
+        )
+    if not np.all(np.isfinite(transitions)) or np.any(transitions < 0):
+        raise ValueError("transitions must be finite and non-negative")
+    row_sums = transitions.sum(axis=-1)
+    if not np.allclose(row_sums, 1.0, rtol=0.0, atol=1e-6):
+        worst = np.unravel_index(np.argmax(np.abs(row_sums - 1.0)), row_sums.shape)
+        raise ValueError(
+            "every transition row P(. | s, a) must sum to 1; the row at index "
+            f"{tuple(int(i) for i in worst)} sums to {row_sums[worst]}"
+        )
+    if not np.all((rewards >= 0) & (rewards <= 1)):
+        raise ValueError("rewards must lie in [0, 1]")
+    if np.any(initial < 0) or not np.isclose(initial.sum(), 1.0, rtol=0.0, atol=1e-6):
+        raise ValueError(f"initial must be a distribution over states, got {initial}")
+    transitions = np.broadcast_to(
+        transitions, (horizon, num_states, num_actions, num_states)
+    )
+    rewards = np.broadcast_to(rewards, (horizon, num_states, num_actions))
+    dtype = float_dtype()
+    return TabularMDPParams(
+        jnp.asarray(transitions, dtype),
+        jnp.asarray(rewards, dtype),
+        jnp.asarray(initial, dtype),
+    )
+
+
+def tabular_mdp(transitions, rewards, initial, horizon: int) -> Env:
+    """An episodic tabular MDP from its transition and reward tables.
+
+    Args:
+        transitions: ``[S, A, S]`` (the same at every step) or ``[H, S, A, S]``; every
+            row ``P_h(. | s, a)`` non-negative and summing to 1.
+        rewards: ``[S, A]`` or ``[H, S, A]`` deterministic rewards in [0, 1].
+        initial: ``[S]`` initial state distribution.
+        horizon: H >= 1, the number of steps per episode (fixes shapes).
+
+    Returns:
+        An :class:`~envs.core.Env` whose ``params`` is a :class:`TabularMDPParams`
+        (tables broadcast to ``[H, ...]``); action: a policy ``[H, S, A]``; feedback: a
+        :class:`Trajectory`; info: :class:`~envs.core.StepInfo` with the exact regret.
+
+    Raises:
+        ValueError: on shapes that do not match, a transition row that is not a
+            distribution, rewards outside [0, 1], or an invalid initial distribution.
+    """
+    return _tabular_env(
+        "tabular_mdp", _validated_params(transitions, rewards, initial, horizon)
+    )
+
+
+def sample_tabular_mdp_params(
+    key,
+    num_states: int,
+    num_actions: int,
+    horizon: int,
+    *,
+    concentration=1.0,
+    time_homogeneous: bool = False,
+) -> TabularMDPParams:
+    """A random MDP: Dirichlet transitions, uniform rewards, start in state 0.
+
+    Each row ``P_h(. | s, a) ~ Dirichlet(concentration * 1_S)`` (uniform on the simplex
+    for ``concentration = 1``), each ``r_h(s, a) ~ U[0, 1]``, independently; with
+    ``time_homogeneous`` one table is drawn and shared by every step. ``concentration``
+    may be traced (a sweep over it is one program).
+    """
+    dtype = float_dtype()
+    key_transitions, key_rewards = jax.random.split(key)
+    alpha = jnp.full((num_states,), concentration, dtype)
+    # One table per step is always drawn (the same random program for both settings);
+    # a time-homogeneous MDP keeps step 0's table for every step.
+    transitions = jax.random.dirichlet(
+        key_transitions, alpha, (horizon, num_states, num_actions), dtype
+    )
+    rewards = jax.random.uniform(key_rewards, (horizon, num_states, num_actions), dtype)
+    if time_homogeneous:
+        transitions = jnp.broadcast_to(transitions[:1], transitions.shape)
+        rewards = jnp.broadcast_to(rewards[:1], rewards.shape)
+    initial = jnp.zeros((num_states,), dtype).at[0].set(1.0)
+    return TabularMDPParams(transitions, rewards, initial)
+
+
+def random_tabular_mdp(
+    num_states: int,
+    num_actions: int,
+    horizon: int,
+    *,
+    concentration=1.0,
+    time_homogeneous: bool = False,
+) -> Env:
+    """Random tabular MDPs drawn per seed by :func:`sample_tabular_mdp_params`.
+
+    ``params`` is ``None``: the runner draws one instance per seed with
+    ``sample_params`` (the same instance for the same seed across learners), so a sweep
+    over instances is one ``vmap``.
+
+    Args:
+        num_states: S >= 1.
+        num_actions: A >= 1.
+        horizon: H >= 1.
+        concentration: Dirichlet concentration > 0 of each transition row.
+        time_homogeneous: draw one ``[S, A, S]`` / ``[S, A]`` table for all steps.
+
+    Returns:
+        An :class:`~envs.core.Env` as :func:`tabular_mdp`, with ``sample_params``.
+    """
+    num_states = check_int(num_states, "num_states")
+    num_actions = check_int(num_actions, "num_actions")
+    horizon = check_int(horizon, "horizon")
+    if not isinstance(concentration, jax.core.Tracer) and not float(concentration) > 0:
+        raise ValueError(f"concentration must be > 0, got {concentration!r}")
+
+    def sample_params(key):
+        return sample_tabular_mdp_params(
+            key,
+            num_states,
+            num_actions,
+            horizon,
+            concentration=concentration,
+            time_homogeneous=time_homogeneous,
+        )
+
+    return _tabular_env("random_tabular_mdp", None, sample_params)
+
+
+def river_swim(num_states: int = 6, horizon: int = 20) -> Env:
+    """A RiverSwim chain: a small sure reward on the left bank, a large one upstream.
+
+    States ``0, ..., S - 1`` along a river, start in state 0; action 0 swims left
+    (downstream), action 1 right (upstream). Left always succeeds (``s -> max(s - 1,
+    0)``). Right, against the current: from an interior state it moves right w.p. 0.35,
+    stays w.p. 0.6 and drifts left w.p. 0.05; from state 0 it moves right w.p. 0.4 (else
+    stays); from state ``S - 1`` it stays w.p. 0.6 (else drifts left). Rewards: 0.005
+    for action 0 in state 0, 1 for action 1 in state ``S - 1``, 0 elsewhere. A dithering
+    learner keeps collecting the small reward; the optimal policy swims right when the
+    horizon leaves time to reach the far bank, which needs deep exploration.
+
+    Args:
+        num_states: S >= 2.
+        horizon: H >= 1.
+
+    Returns:
+        An :class:`~envs.core.Env` as :func:`tabular_mdp`.
+
+    References:
+        Strehl and Littman, "An analysis of model-based Interval Estimation for Markov
+        Decision Processes", JCSS 2008 (RiverSwim). The probabilities above are this
+        module's choice, close to those common in the episodic literature (e.g. Osband,
+        Russo and Van Roy, "(More) Efficient Reinforcement Learning via Posterior
+        Sampling", NeurIPS 2013).
+    """
+    num_states = check_int(num_states, "num_states", minimum=2)
+    horizon = check_int(horizon, "horizon")
+    transitions = np.zeros((num_states, 2, num_states))
+    for s in range(num_states):
+        transitions[s, 0, max(s - 1, 0)] = 1.0
+        if s == 0:
+            transitions[s, 1, 0] = 0.6
+            transitions[s, 1, 1] = 0.4
+        elif s == num_states - 1:
+            transitions[s, 1, s] = 0.6
+            transitions[s, 1, s - 1] = 0.4
+        else:
+            transitions[s, 1, s + 1] = 0.35
+            transitions[s, 1, s] = 0.6
+            transitions[s, 1, s - 1] = 0.05
+    rewards = np.zeros((num_states, 2))
+    rewards[0, 0] = 0.005
+    rewards[num_states - 1, 1] = 1.0
+    initial = np.zeros(num_states)
+    initial[0] = 1.0
+    params = _validated_params(transitions, rewards, initial, horizon)
+    return _tabular_env("river_swim", params)

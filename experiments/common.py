@@ -1,0 +1,128 @@
+"""What every experiment script shares: command-line overrides, output paths, timing."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIGURES = ROOT / "figures"
+QUICK_OUT = ROOT / "results" / "quick"
+
+
+def parse_names(value: str | Sequence[str], known: Sequence[str], what: str) -> tuple:
+    """A comma-separated list (or sequence) of names, each checked against ``known``."""
+    names = (
+        [n.strip() for n in value.split(",")] if isinstance(value, str) else list(value)
+    )
+    names = [n for n in names if n]
+    if not names:
+        raise ValueError(f"no {what} given; choose from {', '.join(known)}")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; choose from {', '.join(known)}")
+    return tuple(names)
+
+
+def base_parser(doc: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=doc.strip().splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small run (minutes on 2 CPU cores), written to results/quick/",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: figures/, or results/quick/ with --quick)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace results of a different configuration at --out",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="PRNG seed")
+    return parser
+
+
+def out_dir(args) -> Path:
+    if args.out is not None:
+        return args.out
+    return QUICK_OUT if args.quick else FIGURES
+
+
+def script_main(main: Callable[[Sequence[str] | None], object]) -> None:
+    """Runs ``main`` turning a ValueError into a one-line error and exit status 2."""
+    try:
+        main(sys.argv[1:])
+    except (ValueError, FileExistsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def replace_config(config, **overrides):
+    """``dataclasses.replace`` ignoring overrides left at None."""
+    return dataclasses.replace(
+        config, **{k: v for k, v in overrides.items() if v is not None}
+    )
+
+
+def drive(
+    argv, *, doc: str, name: str, config, quick, run_fn, plot_fn, known_algorithms=()
+):
+    """The main() of a figure script.
+
+    Parses ``--quick --out --overwrite --seed`` and, when the Config has them, ``--seeds``
+    (num_seeds), ``--rounds`` (num_rounds) and ``--algorithms``; checks the output can be
+    written BEFORE running; runs, saves results (npz + JSON sidecar) and plots.
+    """
+    from experiments.results import check_writable, save_results
+
+    fields = {f.name for f in dataclasses.fields(config)}
+    parser = base_parser(doc)
+    if "algorithms" in fields:
+        parser.add_argument(
+            "--algorithms",
+            default=None,
+            help=f"comma-separated subset of: {', '.join(known_algorithms)}",
+        )
+    if "num_seeds" in fields:
+        parser.add_argument("--seeds", type=int, default=None, help="seeds per point")
+    if "num_rounds" in fields:
+        parser.add_argument("--rounds", type=int, default=None, help="horizon T")
+    args = parser.parse_args(argv)
+    config = quick if args.quick else config
+    overrides = {"seed": args.seed} if "seed" in fields else {}
+    if getattr(args, "algorithms", None) is not None:
+        overrides["algorithms"] = parse_names(
+            args.algorithms, known_algorithms, "algorithm"
+        )
+    if getattr(args, "seeds", None) is not None:
+        overrides["num_seeds"] = args.seeds
+    if getattr(args, "rounds", None) is not None:
+        overrides["num_rounds"] = args.rounds
+    config = dataclasses.replace(config, **overrides)
+    for field in ("num_seeds", "num_rounds"):
+        value = getattr(config, field, 1)
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{field} must be a positive int, got {value}")
+    out = out_dir(args)
+    check_writable(out / name, config, overwrite=args.overwrite)
+    result = run_fn(config)
+    save_results(
+        out / name,
+        result["arrays"],
+        config,
+        timings=result.get("timings"),
+        overwrite=args.overwrite,
+    )
+    plot_fn(result["arrays"], config, out / f"{name}.png")
+    print(f"wrote {out / name}.png")
+    return result
