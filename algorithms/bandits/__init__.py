@@ -53,7 +53,9 @@ def _exp3_ix(num_arms: int, horizon: int) -> Learner:
 ALGORITHMS: dict[str, Callable[[int, int], Learner]] = {
     "etc": _etc,
     "eps_greedy": lambda k, n: epsilon_greedy(k, epsilon=0.1),
-    "eps_greedy_decay": lambda k, n: epsilon_greedy(k, decay=True),
+    # eps_t = min(1, c K / (d^2 t)) with d = 0.1 (a lower bound on the gaps of the figures'
+    # instances) and c = 0.5: fully random for the first 50 K rounds, then decaying as 1/t.
+    "eps_greedy_decay": lambda k, n: epsilon_greedy(k, decay=True, c=0.5, d=0.1),
     "ucb1": lambda k, n: ucb1(k),
     "ucb_v": lambda k, n: ucb_v(k),
     "moss": lambda k, n: moss(k, horizon=n),

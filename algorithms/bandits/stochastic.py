@@ -66,8 +66,13 @@ __all__ = [
 
 
 def _zero_stats(num_arms: int) -> tuple[Array, Array]:
-    """Per-arm pull counts (int32, exact) and reward sums (float), all zero."""
-    return jnp.zeros((num_arms,), jnp.int32), jnp.zeros((num_arms,), float_dtype())
+    """Per-arm pull counts and reward sums, all zero, in ``float_dtype()``.
+
+    Counts are floats, exact integers up to 2^24 (16.7 million) pulls of one arm in
+    float32 (2^53 under x64): integer counts cost a conversion per arm per round, which
+    measured 1.8x UCB1's whole round on CPU under ``vmap``.
+    """
+    return jnp.zeros((num_arms,), float_dtype()), jnp.zeros((num_arms,), float_dtype())
 
 
 def _one_hot(action: Array, num_arms: int) -> Array:
@@ -105,6 +110,16 @@ def _argmax(values: Array) -> Array:
     return jnp.minimum(index, num - 1).astype(jnp.int32)
 
 
+def _argmax_simple(values: Array) -> Array:
+    """``jnp.argmax`` (ties to the lowest index) as int32.
+
+    Faster than :func:`_argmax` when the index is cheap (UCB1, MOSS, UCB-V: measured
+    ~1.3x on the whole round); :func:`_argmax` wins when the index is a long fused
+    computation (KL-UCB).
+    """
+    return jnp.argmax(values, axis=-1).astype(jnp.int32)
+
+
 def _first_unpulled_or(counts: Array, action: Array) -> Array:
     """The lowest-index arm never pulled if there is one, else ``action``."""
     unpulled = counts == 0
@@ -122,7 +137,7 @@ def _check_obs(obs) -> None:
 class ExploreThenCommitState(NamedTuple):
     """State of :func:`explore_then_commit`."""
 
-    counts: Array  # [K] int32 pulls per arm
+    counts: Array  # [K] pulls per arm (float, exact integers)
     sums: Array  # [K] sum of rewards per arm
     committed_arm: Array  # [] int32 empirical best arm at the end of exploration
 
@@ -189,7 +204,7 @@ def explore_then_commit(num_arms: int, *, explore_per_arm=10) -> Learner:
 class EpsilonGreedyState(NamedTuple):
     """State of :func:`epsilon_greedy`."""
 
-    counts: Array  # [K] int32 pulls per arm
+    counts: Array  # [K] pulls per arm (float, exact integers)
     sums: Array  # [K] sum of rewards per arm
 
 
@@ -279,7 +294,7 @@ def epsilon_greedy(
 class UCB1State(NamedTuple):
     """State of :func:`ucb1`."""
 
-    counts: Array  # [K] int32 pulls per arm
+    counts: Array  # [K] pulls per arm (float, exact integers)
     sums: Array  # [K] sum of rewards per arm
 
 
@@ -337,7 +352,7 @@ def ucb1(num_arms: int, *, alpha=2.0) -> Learner:
         del key
         _check_obs(obs)
         t = jnp.sum(state.counts)
-        return _argmax(ucb1_index(state.sums, state.counts, t, alpha)), state
+        return _argmax_simple(ucb1_index(state.sums, state.counts, t, alpha)), state
 
     def update(state: UCB1State, obs, action, reward):
         del obs
@@ -352,7 +367,7 @@ def ucb1(num_arms: int, *, alpha=2.0) -> Learner:
 class UCBVState(NamedTuple):
     """State of :func:`ucb_v`: Welford's running moments (no cancellation)."""
 
-    counts: Array  # [K] int32 pulls per arm
+    counts: Array  # [K] pulls per arm (float, exact integers)
     means: Array  # [K] empirical means
     sq_dev_sums: Array  # [K] sum of squared deviations from the mean (Welford's M2)
 
@@ -430,7 +445,7 @@ def ucb_v(num_arms: int, *, zeta=1.2, c=1.0, b=1.0) -> Learner:
         s = jnp.maximum(state.counts, 1).astype(state.means.dtype)
         variances = state.sq_dev_sums / s
         index = ucb_v_index(state.means, variances, state.counts, t, zeta, c, b)
-        return _argmax(index), state
+        return _argmax_simple(index), state
 
     def update(state: UCBVState, obs, action, reward):
         del obs
@@ -456,7 +471,7 @@ def ucb_v(num_arms: int, *, zeta=1.2, c=1.0, b=1.0) -> Learner:
 class MOSSState(NamedTuple):
     """State of :func:`moss`."""
 
-    counts: Array  # [K] int32 pulls per arm
+    counts: Array  # [K] pulls per arm (float, exact integers)
     sums: Array  # [K] sum of rewards per arm
 
 
@@ -514,7 +529,7 @@ def moss(num_arms: int, *, horizon) -> Learner:
     def act(key: Key, state: MOSSState, obs):
         del key
         _check_obs(obs)
-        return _argmax(moss_index(state.sums, state.counts, horizon)), state
+        return _argmax_simple(moss_index(state.sums, state.counts, horizon)), state
 
     def update(state: MOSSState, obs, action, reward):
         del obs
@@ -643,7 +658,7 @@ def kl_ucb_index(mean, count, t, c=0.0, *, num_iters: int = 2) -> Array:
 class KLUCBState(NamedTuple):
     """State of :func:`kl_ucb`."""
 
-    counts: Array  # [K] int32 pulls per arm
+    counts: Array  # [K] pulls per arm (float, exact integers)
     sums: Array  # [K] sum of rewards per arm
 
 
@@ -706,7 +721,7 @@ def kl_ucb(num_arms: int, *, c=0.0, num_iters: int = 2) -> Learner:
 class SuccessiveEliminationState(NamedTuple):
     """State of :func:`successive_elimination`."""
 
-    counts: Array  # [K] int32 pulls per arm
+    counts: Array  # [K] pulls per arm (float, exact integers)
     sums: Array  # [K] sum of rewards per arm
     active: Array  # [K] bool, arms not eliminated
 
@@ -768,8 +783,7 @@ def successive_elimination(num_arms: int, *, delta=0.01) -> Learner:
         del key
         _check_obs(obs)
         # Round-robin: the active arm with the fewest pulls, lowest index first.
-        big = jnp.iinfo(jnp.int32).max
-        fewest = jnp.min(jnp.where(state.active, state.counts, big))
+        fewest = jnp.min(jnp.where(state.active, state.counts, jnp.inf))
         return _argmax(state.active & (state.counts == fewest)), state
 
     def update(state: SuccessiveEliminationState, obs, action, reward):

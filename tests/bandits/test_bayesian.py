@@ -9,6 +9,7 @@ import scipy.special as sps
 from scipy import integrate, stats
 
 from algorithms.bandits.bayesian import (
+    _threefry2x32,
     bayes_ucb,
     beta_sample,
     beta_upper_quantile,
@@ -103,6 +104,34 @@ def test_beta_sample_is_finite_on_extreme_shapes():
         jax.random.key(0), jnp.full((1000,), 1e7), jnp.full((1000,), 1e7)
     )
     assert abs(float(jnp.mean(draws)) - 0.5) < 6 * 1.1e-4 / np.sqrt(1000)
+
+
+def test_beta_sample_float64():
+    # Under x64 each uniform takes 52 random bits from two Threefry words.
+    n, a, b = 100_000, 2.0, 5.0
+    with jax.enable_x64(True):
+        draws = jax.jit(beta_sample)(
+            jax.random.key(11), jnp.full((n,), a, jnp.float64), jnp.full((n,), b)
+        )
+        assert draws.dtype == jnp.float64
+        draws = np.asarray(draws)
+    mean, var, _ = _beta_moments(a, b)
+    assert abs(draws.mean() - mean) < 6 * np.sqrt(var / n)
+    ks = _ks_statistic(draws, lambda x: sps.betainc(a, b, x))
+    assert ks < KS_C / np.sqrt(n), (ks * np.sqrt(n), KS_C)
+
+
+def test_threefry_known_answer_vectors():
+    # Random123's known-answer vectors for Threefry-2x32 with 20 rounds (also used by
+    # JAX's own tests): (key, counter) -> output.
+    vectors = [
+        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+        ((0xFFFFFFFF,) * 2, (0xFFFFFFFF,) * 2, (0x1CB996FC, 0xBB002BE7)),
+        ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
+    ]
+    for key, counter, expected in vectors:
+        words = _threefry2x32(*(jnp.uint32(v) for v in key + counter))
+        assert tuple(int(w) for w in words) == expected
 
 
 def test_beta_sample_keys_are_consumed():
@@ -364,30 +393,35 @@ def test_bayes_ucb_validates_horizon():
 
 
 @pytest.mark.slow
-def test_thompson_regret_below_ucb1_on_bernoulli_instance():
+@pytest.mark.parametrize("name", ["thompson", "bayes_ucb"])
+def test_regret_below_ucb1_on_bernoulli_instance(name):
     from algorithms.bandits.stochastic import ucb1
     from envs.bandits import bernoulli_bandit
     from experiments.runner import run
 
+    num_arms = 5
+    # Bayes-UCB's bisection on betainc is ~30x slower per round than TS.
+    num_rounds, num_seeds = (2000, 200) if name == "thompson" else (1000, 100)
     env = bernoulli_bandit([0.5, 0.45, 0.4, 0.3, 0.2])
-    num_rounds, num_seeds = 2000, 200
+    learner = {
+        "thompson": thompson_sampling(num_arms),
+        "bayes_ucb": bayes_ucb(num_arms, horizon=num_rounds),
+    }[name]
     key = jax.random.key(42)  # the same key: the same reward draws (paired comparison)
-    ts = run(
-        thompson_sampling(5),
-        env,
-        num_rounds,
-        key=key,
-        num_seeds=num_seeds,
-        record=[num_rounds],
-    ).final_regret
-    ucb = run(
-        ucb1(5), env, num_rounds, key=key, num_seeds=num_seeds, record=[num_rounds]
-    ).final_regret
-    diff = np.asarray(ucb) - np.asarray(ts)
-    # UCB1's log T term is 8 / Delta per arm against ~1 / (2 Delta) for TS here;
-    # require the mean paired difference to exceed 4 standard errors.
-    assert diff.mean() > 4 * diff.std(ddof=1) / np.sqrt(num_seeds), (
-        ts.mean(),
-        ucb.mean(),
-    )
-    assert np.mean(ts) < 0.6 * np.mean(ucb)
+    regret = {
+        label: np.asarray(
+            run(
+                alg, env, num_rounds, key=key, num_seeds=num_seeds, record=[num_rounds]
+            ).final_regret
+        )
+        for label, alg in ((name, learner), ("ucb1", ucb1(num_arms)))
+    }
+    # UCB1 (alpha = 2) pulls an arm with gap Delta about 2 ln T / Delta^2 times (its
+    # bound: 8 ln T / Delta^2); TS and Bayes-UCB about ln T / kl(mu, mu*), i.e.
+    # ~0.5 ln T / Delta^2 at these means (Lai-Robbins). Require the mean paired
+    # difference to exceed 4 standard errors, and a 40% reduction (measured: 59% for
+    # TS at T = 2000, 48% for Bayes-UCB at T = 1000).
+    diff = regret["ucb1"] - regret[name]
+    se = diff.std(ddof=1) / np.sqrt(num_seeds)
+    assert diff.mean() > 4 * se, {k: v.mean() for k, v in regret.items()}
+    assert regret[name].mean() < 0.6 * regret["ucb1"].mean()
