@@ -1,11 +1,12 @@
 """The learner protocol shared by every family, and small shared numerics.
 
-A learner is a factory's output: a :class:`Learner` of three pure functions that close over
-the hyperparameters. The state is a pytree (a NamedTuple named after the algorithm).
+A learner is a factory's output: a :class:`Learner` of three pure functions that close
+over the hyperparameters. The state is a pytree (a NamedTuple named after the
+algorithm).
 
 * ``init(key) -> state``
-* ``act(key, state, obs) -> (action, state)``: all of the learner's randomness lives here;
-  the key is consumed.
+* ``act(key, state, obs) -> (action, state)``: all of the learner's randomness lives
+  here; the key is consumed.
 * ``update(state, obs, action, feedback) -> state``: deterministic.
 
 Learners are written for ONE instance and ONE seed; the runner (``experiments.runner``)
@@ -50,9 +51,9 @@ class Learner(NamedTuple):
     update: Callable[[PyTree, PyTree, Array, PyTree], PyTree]
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Shared numerics.
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def safe_log(x: Array, eps: float = 1e-30) -> Array:
@@ -61,7 +62,9 @@ def safe_log(x: Array, eps: float = 1e-30) -> Array:
 
 
 def bernoulli_kl(p: Array, q: Array, eps: float = 1e-15) -> Array:
-    """KL(Ber(p) || Ber(q)) with the convention 0 log 0 = 0; q is clipped to (eps, 1-eps)."""
+    """KL(Ber(p) || Ber(q)) with the convention 0 log 0 = 0; q is clipped to
+    (eps, 1-eps).
+    """
     q = jnp.clip(q, eps, 1.0 - eps)
     t1 = jnp.where(p > 0, p * (safe_log(p) - jnp.log(q)), 0.0)
     t2 = jnp.where(p < 1, (1.0 - p) * (safe_log(1.0 - p) - jnp.log1p(-q)), 0.0)
@@ -69,7 +72,9 @@ def bernoulli_kl(p: Array, q: Array, eps: float = 1e-15) -> Array:
 
 
 def argmax_tiebreak(key: Key | None, values: Array) -> Array:
-    """Argmax; ties broken uniformly at random when ``key`` is given, else by lowest index."""
+    """Argmax; ties broken uniformly at random when ``key`` is given, else by lowest
+    index.
+    """
     if key is None:
         return jnp.argmax(values).astype(jnp.int32)
     noise = jax.random.uniform(key, values.shape, dtype=jnp.result_type(values, float))

@@ -1,20 +1,22 @@
-"""Multi-armed bandit environments: stochastic (Bernoulli, Gaussian, Beta) and adversarial.
+"""Multi-armed bandit environments: stochastic (Bernoulli, Gaussian, Beta) and
+adversarial.
 
-Rewards lie in [0, 1] for every environment but the Gaussian one; adversarial environments
-are specified by losses and hand the learner the reward ``1 - loss`` of the pulled arm, so
-that every multi-armed learner runs on every multi-armed environment.
+Rewards lie in [0, 1] for every environment but the Gaussian one; adversarial
+environments are specified by losses and hand the learner the reward ``1 - loss`` of the
+pulled arm, so that every multi-armed learner runs on every multi-armed environment.
 
-**Common random numbers.** A stochastic environment draws ONE uniform ``u_t`` per round and
-returns the pulled arm's reward ``F_a^{-1}(u_t)`` (its quantile function). A learner only
-observes the arm it pulls, so the law of a whole trajectory depends only on each arm's
-marginal, which is exact; and two algorithms that pull the same arm in the same round of the
-same seed see the same reward, so comparisons across algorithms are paired.
+**Common random numbers.** A stochastic environment draws ONE uniform ``u_t`` per round
+and returns the pulled arm's reward ``F_a^{-1}(u_t)`` (its quantile function). A learner
+only observes the arm it pulls, so the law of a whole trajectory depends only on each
+arm's marginal, which is exact; and two algorithms that pull the same arm in the same
+round of the same seed see the same reward, so comparisons across algorithms are paired.
 
-**Regret.** Stochastic: pseudo-regret ``mu* - mu_{a_t}``. Adversarial: regret against the
-best fixed arm in hindsight, made additive by telescoping. With ``L_t(i)`` the cumulative
-loss of arm ``i`` after round ``t`` (carried in the environment state), round ``t``
-contributes ``l_t(a_t) - (min_i L_t(i) - min_i L_{t-1}(i))``, so the cumulative regret after
-``T`` rounds is exactly ``sum_t l_t(a_t) - min_i L_T(i)`` on every recorded round.
+**Regret.** Stochastic: pseudo-regret ``mu* - mu_{a_t}``. Adversarial: regret against
+the best fixed arm in hindsight, made additive by telescoping. With ``L_t(i)`` the
+cumulative loss of arm ``i`` after round ``t`` (carried in the environment state), round
+``t`` contributes ``l_t(a_t) - (min_i L_t(i) - min_i L_{t-1}(i))``, so the cumulative
+regret after ``T`` rounds is exactly ``sum_t l_t(a_t) - min_i L_T(i)`` on every recorded
+round.
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ def _gaussian_quantile(u, mean, std):
 
 
 def _beta_quantile(u, mean, concentration, num_iters: int = 40):
-    """Inverse CDF of Beta(mean c, (1 - mean) c) by fixed-iteration bisection on betainc."""
+    """Inverse CDF of Beta(mean c, (1 - mean) c) by fixed-iteration bisection on
+    betainc.
+    """
     a = jnp.maximum(mean * concentration, 1e-6)
     b = jnp.maximum((1.0 - mean) * concentration, 1e-6)
 
@@ -132,7 +136,9 @@ def gaussian_bandit(means, std=1.0) -> Env:
 
 
 def beta_bandit(means, concentration=10.0) -> Env:
-    """Bounded arms ``Beta(m c, (1 - m) c)`` with means ``m`` in (0, 1) and concentration c."""
+    """Bounded arms ``Beta(m c, (1 - m) c)`` with means ``m`` in (0, 1) and
+    concentration c.
+    """
     arr = _validate_means(means, unit=True)
     if not np.all((arr > 0) & (arr < 1)):
         raise ValueError(f"Beta arm means must lie in (0, 1), got {arr}")
@@ -181,8 +187,8 @@ def random_bernoulli_bandit(num_arms: int, *, gap=None) -> Env:
 def lai_robbins_constant(means) -> float:
     """Lai and Robbins (1985) constant for Bernoulli arms.
 
-    ``sum_{a: Delta_a > 0} Delta_a / kl(mu_a, mu*)``: any uniformly efficient algorithm has
-    ``liminf_T R_T / log T >= `` this constant (Lai and Robbins 1985, Theorem 2).
+    ``sum_{a: Delta_a > 0} Delta_a / kl(mu_a, mu*)``: any uniformly efficient algorithm
+    has ``liminf_T R_T / log T >= `` this constant (Lai and Robbins 1985, Theorem 2).
     """
     mu = np.asarray(means, dtype=np.float64)
     best = mu.max()

@@ -1,21 +1,22 @@
 """The environment protocol shared by every family.
 
-An :class:`Env` holds no mutable state: ``params`` (the instance, a pytree) is kept apart
-from ``env_state`` (what changes during a run), as in gymnax. The environment owns the
-truth: each ``step`` returns, besides the learner's feedback, a :class:`StepInfo` (or a
-family's own NamedTuple with a ``regret`` field) holding the exact expected instantaneous
-regret against the environment's comparator, computed from its own parameters; the learner
-never sees it.
+An :class:`Env` holds no mutable state: ``params`` (the instance, a pytree) is kept
+apart from ``env_state`` (what changes during a run), as in gymnax. The environment owns
+the truth: each ``step`` returns, besides the learner's feedback, a :class:`StepInfo`
+(or a family's own NamedTuple with a ``regret`` field) holding the exact expected
+instantaneous regret against the environment's comparator, computed from its own
+parameters; the learner never sees it.
 
 * ``reset(key, params) -> (env_state, obs)``
 * ``step(key, env_state, action, params) -> (env_state, obs, feedback, info)``
-* ``params``: the default instance; ``None`` when the environment only draws random ones.
+* ``params``: the default instance; ``None`` when the environment only draws random
+  ones.
 * ``sample_params(key) -> params``: draws a random instance (or ``None``).
 
-The runner records the cumulative sum of every field of ``info`` on a grid of rounds, so a
-field must be additive over rounds (instantaneous regret, an indicator of having played the
-best arm, ...). A comparator that is only known in hindsight (the best fixed arm of an
-adversarial sequence) is made additive by telescoping: see ``envs.bandits``.
+The runner records the cumulative sum of every field of ``info`` on a grid of rounds, so
+a field must be additive over rounds (instantaneous regret, an indicator of having
+played the best arm, ...). A comparator that is only known in hindsight (the best fixed
+arm of an adversarial sequence) is made additive by telescoping: see ``envs.bandits``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class StepInfo(NamedTuple):
 
 
 class Env(NamedTuple):
-    """An environment: two pure functions, a default instance and an instance sampler."""
+    """An environment: two pure functions, a default instance and an instance
+    sampler.
+    """
 
     reset: Callable[[jax.Array, PyTree], tuple[PyTree, PyTree]]
     step: Callable[
@@ -57,9 +60,9 @@ class Env(NamedTuple):
         return self._replace(params=params)
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Input validation (shared by envs and algorithms): a clear ValueError before tracing.
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def is_concrete(value: Any) -> bool:
@@ -88,7 +91,9 @@ def _check_concrete(value: Any, name: str, ok: Callable[[Array], Array], what: s
 
 
 def check_positive(value: Any, name: str):
-    """Validate ``value > 0`` when it is concrete; traced values pass through untouched."""
+    """Validate ``value > 0`` when it is concrete; traced values pass through
+    untouched.
+    """
     return _check_concrete(value, name, lambda x: x > 0, "> 0")
 
 
@@ -104,9 +109,9 @@ def check_in_unit_interval(value: Any, name: str, *, open_left: bool = False):
     return _check_concrete(value, name, lambda x: (x >= 0) & (x <= 1), "in [0, 1]")
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Shared numerics.
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def float_dtype():

@@ -3,15 +3,15 @@ grid), for UCB1, KL-UCB, Thompson sampling, MOSS and EXP3.
 
 Command:
 
-    python -m experiments.bandit_gap            # 1,000 seeds per gap, T = 10^4
+    python -m experiments.bandit_gap            # 500 seeds per gap, T = 10^4
     python -m experiments.bandit_gap --quick    # 200 seeds, T = 2,000 -> results/quick/
 
 Every gap is an instance of ONE batched run per algorithm (instances x seeds in one
 compiled program). Expected: for large gaps the stochastic algorithms are in the
-``log(T) / gap`` regime (regret falls as the gap grows); for tiny gaps every algorithm is
-in the ``gap * T`` regime (it cannot tell the arms apart); in between, regret peaks near
-``gap ~ sqrt(K / T)`` at the order of the minimax ``sqrt(K T)``. EXP3 does not adapt to the
-gap and stays near its ``sqrt(T)`` level.
+``log(T) / gap`` regime (regret falls as the gap grows); for tiny gaps every algorithm
+is in the ``gap * T`` regime (it cannot tell the arms apart); in between, regret peaks
+near ``gap ~ sqrt(K / T)`` at the order of the minimax ``sqrt(K T)``. EXP3 does not
+adapt to the gap and stays near its ``sqrt(T)`` level.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Config:
         np.round(np.geomspace(0.004, 0.8, 16), 5)
     )  # log grid
     num_rounds: int = 10_000  # horizon T
-    num_seeds: int = 1_000  # seeds per gap
+    num_seeds: int = 500  # seeds per gap
     algorithms: tuple[str, ...] = ("ucb1", "kl_ucb", "thompson", "moss", "exp3")
     seed: int = 0  # PRNG seed
 

@@ -4,13 +4,15 @@ Bernoulli instance, mean and 95% band over 1,000 seeds, with the Lai-Robbins asy
 Command (full, writes figures/bandit_regret.png and its results):
 
     python -m experiments.bandit_regret            # ~1,000 seeds, T = 10^4
-    python -m experiments.bandit_regret --quick    # 200 seeds, T = 2,000 -> results/quick/
+    python -m experiments.bandit_regret --quick    # 200 seeds, T = 2,000
+                                                   # -> results/quick/
 
 Expected: constant epsilon-greedy grows linearly; explore-then-commit grows until it
-commits; UCB1 and UCB-V grow like log T with a large constant; KL-UCB, Thompson sampling and
-Bayes-UCB are the lowest stochastic curves and approach the slope of the Lai-Robbins line
-``C log t`` (the dashed line; asymptotically no uniformly efficient algorithm is below it);
-EXP3 / EXP3-IX grow like sqrt(T); Tsallis-INF is logarithmic (best of both worlds).
+commits; UCB1 and UCB-V grow like log T with a large constant; KL-UCB, Thompson sampling
+and Bayes-UCB are the lowest stochastic curves and approach the slope of the Lai-Robbins
+line ``C log t`` (the dashed line; asymptotically no uniformly efficient algorithm is
+below it); EXP3 / EXP3-IX grow like sqrt(T); Tsallis-INF is logarithmic (best of both
+worlds).
 """
 
 from __future__ import annotations
@@ -67,18 +69,21 @@ def run_experiment(config: Config) -> dict:
 def plot(arrays: dict, config: Config, path) -> None:
     rounds = arrays["rounds"]
     curves = {k.split("/")[0]: v for k, v in arrays.items() if k.endswith("/regret")}
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
+    constant = lai_robbins_constant(config.means)
+    t = rounds[rounds >= 10]
     for ax, logy in zip(axes, (False, True), strict=True):
         plotting.regret_curves(ax, rounds, curves, logy=logy)
-        constant = lai_robbins_constant(config.means)
-        t = rounds[rounds >= 10]
         plotting.reference(
             ax, t, constant * np.log(t), label=f"Lai-Robbins {constant:.1f} log t"
         )
     axes[0].set_title(f"{len(config.means)}-armed Bernoulli, {config.num_seeds} seeds")
     axes[1].set_title("same, log-log")
     axes[1].set_ylim(bottom=1)
-    plotting.save_figure(fig, path, legend_axes=[axes[0]])
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.87, 1))
+    plotting.save_figure(fig, path, legend_axes=[], layout=False)
 
 
 def main(argv=None):

@@ -1,18 +1,19 @@
 """Figure 3: sensitivity of final regret to UCB1's exploration scale and EXP3's learning
-rate, over a grid of 16 values x 4 instance gaps x 1,000 seeds per point; each algorithm's
-whole surface is ONE compiled program (the hyperparameter is traced, not recompiled).
+rate, over a grid of 16 values x 4 instance gaps x 1,000 seeds per point; each
+algorithm's whole surface is ONE compiled program (the hyperparameter is traced, not
+recompiled).
 
 Command:
 
-    python -m experiments.bandit_sensitivity            # 1,000 seeds per point, T = 10^4
-    python -m experiments.bandit_sensitivity --quick    # 200 seeds, T = 2,000
+    python -m experiments.bandit_sensitivity          # 1,000 seeds per point, T = 10^4
+    python -m experiments.bandit_sensitivity --quick  # 200 seeds, T = 2,000
 
 The script prints each surface's compile and run times. Expected: UCB1's regret is
-smallest for exploration scales well below the theoretical alpha = 2 on these instances and
-rises roughly linearly in alpha beyond it (its log T term is proportional to alpha); too
-little exploration (alpha -> 0) makes it greedy and regret rises again on hard instances.
-EXP3's regret is U-shaped in the learning rate with its minimum near the theory value
-eta* = sqrt(2 ln K / (T K)) (dashed line).
+smallest for exploration scales well below the theoretical alpha = 2 on these instances
+and rises roughly linearly in alpha beyond it (its log T term is proportional to alpha);
+too little exploration (alpha -> 0) makes it greedy and regret rises again on hard
+instances. EXP3's regret is U-shaped in the learning rate with its minimum near the
+theory value eta* = sqrt(2 ln K / (T K)) (dashed line).
 """
 
 from __future__ import annotations

@@ -79,9 +79,10 @@ def drive(
 ):
     """The main() of a figure script.
 
-    Parses ``--quick --out --overwrite --seed`` and, when the Config has them, ``--seeds``
-    (num_seeds), ``--rounds`` (num_rounds) and ``--algorithms``; checks the output can be
-    written BEFORE running; runs, saves results (npz + JSON sidecar) and plots.
+    Parses ``--quick --out --overwrite --seed`` and, when the Config has them,
+    ``--seeds`` (num_seeds), ``--rounds`` (num_rounds) and ``--algorithms``; checks the
+    output can be written BEFORE running; runs, saves results (npz + JSON sidecar) and
+    plots.
     """
     from experiments.results import check_writable, save_results
 

@@ -1,8 +1,8 @@
 """Regenerates every figure: ``python -m experiments.make_figures [--quick]``.
 
-Full mode writes figures/ (the committed figures); ``--quick`` writes results/quick/ in a
-few minutes on 2 CPU cores. Other flags (``--seed``, ``--overwrite``, ``--out``) are passed
-to every script.
+Full mode writes figures/ (the committed figures); ``--quick`` writes results/quick/ in
+a few minutes on 2 CPU cores. Other flags (``--seed``, ``--overwrite``, ``--out``) are
+passed to every script.
 """
 
 from __future__ import annotations

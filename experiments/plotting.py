@@ -1,5 +1,5 @@
-"""Plots that read at a glance: mean with a 95% band over seeds, log axes where rates matter,
-dashed reference lines for the theoretical rate or lower bound."""
+"""Plots that read at a glance: mean with a 95% band over seeds, log axes where rates
+matter, dashed reference lines for the theoretical rate or lower bound."""
 
 from __future__ import annotations
 
@@ -53,12 +53,19 @@ def regret_curves(
     ax.grid(True, which="major", alpha=0.3)
 
 
-def save_figure(fig, path: str | os.PathLike, *, legend_axes: Sequence | None = None):
+def save_figure(
+    fig,
+    path: str | os.PathLike,
+    *,
+    legend_axes: Sequence | None = None,
+    layout: bool = True,
+):
     """Tight layout, legends, and an atomic write of the PNG."""
-    for ax in legend_axes or fig.axes:
+    for ax in fig.axes if legend_axes is None else legend_axes:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = f"{path}.tmp.png"

@@ -1,8 +1,9 @@
 """Results files: arrays (npz) and a JSON sidecar, written atomically next to a figure.
 
 The sidecar records the configuration, package versions, backend and device count, git
-commit, wall and compile time. Saving a different configuration under a name that already
-holds results raises instead of overwriting silently (pass ``overwrite=True`` to replace).
+commit, wall and compile time. Saving a different configuration under a name that
+already holds results raises instead of overwriting silently (pass ``overwrite=True`` to
+replace).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def _package_versions() -> dict[str, str]:
 
 
 def git_commit() -> str:
-    """The current git commit (with '+dirty' when the tree has changes), or 'unknown'."""
+    """The current git commit (with '+dirty' when the tree has changes), or
+    'unknown'.
+    """
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(
@@ -99,10 +102,11 @@ def _atomic_write(path: Path, write_fn) -> None:
 
 
 def check_writable(stem: str | os.PathLike, config: Any, *, overwrite: bool = False):
-    """Raises ``FileExistsError`` if ``stem.json`` holds another configuration's results.
+    """Raises ``FileExistsError`` if ``stem.json`` holds another configuration's
+    results.
 
-    Call it before a long run so a clash is found before, not after, the work. Returns the
-    configuration as JSON-ready data.
+    Call it before a long run so a clash is found before, not after, the work. Returns
+    the configuration as JSON-ready data.
     """
     sidecar = Path(stem).with_suffix(".json")
     config_json = _jsonable(config)
@@ -111,7 +115,8 @@ def check_writable(stem: str | os.PathLike, config: Any, *, overwrite: bool = Fa
         if previous != json.loads(json.dumps(config_json)):
             raise FileExistsError(
                 f"{sidecar} holds results of a different configuration; pass "
-                "overwrite=True (--overwrite on the command line) or choose another --out"
+                "overwrite=True (--overwrite on the command line) or choose another "
+                "--out"
             )
     return config_json
 
@@ -126,8 +131,9 @@ def save_results(
 ) -> tuple[Path, Path]:
     """Writes ``stem.npz`` (arrays) and ``stem.json`` (config + environment) atomically.
 
-    Raises ``FileExistsError`` when ``stem.json`` already holds a different configuration,
-    unless ``overwrite``. Re-running the same configuration replaces the files.
+    Raises ``FileExistsError`` when ``stem.json`` already holds a different
+    configuration, unless ``overwrite``. Re-running the same configuration replaces the
+    files.
     """
     stem = Path(stem)
     npz, sidecar = stem.with_suffix(".npz"), stem.with_suffix(".json")

@@ -1,9 +1,10 @@
 """The runner: the only place that combines a learner with an environment.
 
-``run`` plays one learner on one environment for ``num_rounds`` rounds over ``num_seeds``
-seeds; ``sweep`` does the same over a grid of traced hyperparameters (and, optionally, a batch
-of instances). Both compile ONE program: the seed, grid and instance axes are flattened into a
-single batch axis that is ``vmap``-ed once and sharded over every local device.
+``run`` plays one learner on one environment for ``num_rounds`` rounds over
+``num_seeds`` seeds; ``sweep`` does the same over a grid of traced hyperparameters (and,
+optionally, a batch of instances). Both compile ONE program: the seed, grid and instance
+axes are flattened into a single batch axis that is ``vmap``-ed once and sharded over
+every local device.
 
 A round, for one seed (DESIGN.md):
 
@@ -14,20 +15,21 @@ A round, for one seed (DESIGN.md):
     env_state, obs', feedback, info = env.step(k_env_t, env_state, action, params)
     learner_state = learner.update(learner_state, obs, action, feedback)
 
-The seed's key is split once into (instance, env reset, learner init, env rounds, learner
-rounds) keys; round keys are ``fold_in`` of the round index. The environment's stream never
-depends on the learner, so algorithms run on the same seed see the same instance and the same
-draws (common random numbers), and a seed's trajectory does not depend on how many seeds run
-beside it or on how the batch is sharded.
+The seed's key is split once into (instance, env reset, learner init, env rounds,
+learner rounds) keys; round keys are ``fold_in`` of the round index. The environment's
+stream never depends on the learner, so algorithms run on the same seed see the same
+instance and the same draws (common random numbers), and a seed's trajectory does not
+depend on how many seeds run beside it or on how the batch is sharded.
 
-Every field of ``info`` is summed over rounds with Kahan-compensated summation (accurate over
-10^7 rounds in float32) and recorded on a grid of rounds (log-spaced by default). Long runs go
-in chunks: after each chunk the host prints progress and, with ``checkpoint=``, saves the
-whole carry atomically, so an interrupted run resumes where it stopped with identical results.
+Every field of ``info`` is summed over rounds with Kahan-compensated summation (accurate
+over 10^7 rounds in float32) and recorded on a grid of rounds (log-spaced by default).
+Long runs go in chunks: after each chunk the host prints progress and, with
+``checkpoint=``, saves the whole carry atomically, so an interrupted run resumes where
+it stopped with identical results.
 
-Multi-host: call ``jax.distributed.initialize()`` on every host before ``run``; the batch is
-then sharded over ``jax.devices()`` (all hosts' devices) by the same code. Results are
-gathered to every host.
+Multi-host: call ``jax.distributed.initialize()`` on every host before ``run``; the
+batch is then sharded over ``jax.devices()`` (all hosts' devices) by the same code.
+Results are gathered to every host.
 """
 
 from __future__ import annotations
@@ -51,13 +53,15 @@ from envs.core import Env
 
 PyTree = Any
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Record grids and results.
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def log_rounds(num_rounds: int, num: int = 60) -> np.ndarray:
-    """About ``num`` log-spaced rounds in [1, num_rounds], unique, always ending at T."""
+    """About ``num`` log-spaced rounds in [1, num_rounds], unique, always ending
+    at T.
+    """
     _check_positive_int(num_rounds, "num_rounds")
     grid = np.unique(np.round(np.geomspace(1, num_rounds, num)).astype(np.int64))
     return np.unique(np.append(grid, num_rounds))
@@ -76,8 +80,8 @@ class RunResult:
 
     Attributes:
       rounds: ``[M]`` the number of rounds played at each record (1-indexed).
-      metrics: name -> ``[..., M]`` cumulative sum of that field of the env's info. Leading
-        axes: ``[num_seeds]`` for ``run``; ``[G, num_seeds]`` for ``sweep``, or
+      metrics: name -> ``[..., M]`` cumulative sum of that field of the env's info.
+        Leading axes: ``[num_seeds]`` for ``run``; ``[G, num_seeds]`` for ``sweep``, or
         ``[G, I, num_seeds]`` with a batch of ``I`` instances.
       grid: the hyperparameter grid (name -> ``[G]``) for a sweep, else empty.
       wall_time: seconds spent running (compile time apart).
@@ -104,8 +108,8 @@ class RunResult:
 def mean_ci(x, axis: int = 0, level: float = 0.95):
     """Mean and normal-approximation confidence interval over ``axis`` (seeds).
 
-    Returns ``(mean, low, high)``. With hundreds of seeds the normal approximation to the
-    mean's sampling distribution is accurate; ``level`` must be 0.9, 0.95 or 0.99.
+    Returns ``(mean, low, high)``. With hundreds of seeds the normal approximation to
+    the mean's sampling distribution is accurate; ``level`` must be 0.9, 0.95 or 0.99.
     """
     z = {0.9: 1.6448536, 0.95: 1.959964, 0.99: 2.5758293}.get(level)
     if z is None:
@@ -122,7 +126,9 @@ def mean_ci(x, axis: int = 0, level: float = 0.95):
 def summary_table(
     result: RunResult, metric: str = "regret", level: float = 0.95
 ) -> str:
-    """A text table of the final value of ``metric`` per grid point: mean and CI over seeds."""
+    """A text table of the final value of ``metric`` per grid point: mean and CI over
+    seeds.
+    """
     values = result.metrics[metric][..., -1]
     names = list(result.grid)
     if not names:
@@ -150,9 +156,9 @@ def summary_table(
     return "\n".join([fmt.format(*head), *(fmt.format(*r) for r in rows)])
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Validation.
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _check_positive_int(value, name: str) -> int:
@@ -200,8 +206,9 @@ def _check_grid(grid: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], int]:
     lengths = {name: arr.shape[0] for name, arr in arrays.items()}
     if len(set(lengths.values())) != 1:
         raise ValueError(
-            f"grid values must all have the same length (one entry per grid point); got "
-            f"{lengths}. Use experiments.runner.grid_product to build a Cartesian product."
+            f"grid values must all have the same length (one entry per grid point); "
+            f"got {lengths}. Use experiments.runner.grid_product to build a Cartesian "
+            "product."
         )
     return arrays, next(iter(lengths.values()))
 
@@ -222,9 +229,9 @@ def grid_product(**axes) -> dict[str, np.ndarray]:
     return {name: m.reshape(-1) for name, m in zip(axes, mesh, strict=True)}
 
 
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The compiled program.
-# ---------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class _Carry(NamedTuple):
@@ -353,7 +360,8 @@ def _build_program(
     return _Program(init, chunk)
 
 
-# Compiled programs, keyed by everything that fixes them (learner / env identity, shapes).
+# Compiled programs, keyed by everything that fixes them (learner / env identity,
+# shapes).
 _CACHE: dict[Any, Any] = {}
 _CACHE_SIZE = 32
 
@@ -399,8 +407,9 @@ def _load_checkpoint(path: str, carry_like, fingerprint: str):
     with np.load(path) as data:
         if str(data["fingerprint"]) != fingerprint:
             raise ValueError(
-                f"checkpoint {path} was written by a different run (other learner, env, "
-                "sizes, key or record grid); delete it or choose another checkpoint path"
+                f"checkpoint {path} was written by a different run (other learner, "
+                "env, sizes, key or record grid); delete it or choose another "
+                "checkpoint path"
             )
         leaves, treedef = jax.tree.flatten(carry_like)
         restored = []
@@ -434,7 +443,8 @@ class _Progress:
         filled = int(width * done / self.total)
         bar = "#" * filled + "." * (width - filled)
         sys.stderr.write(
-            f"\r{self.label} [{bar}] {done:,}/{self.total:,} rounds{rate_txt}{eta_txt}   "
+            f"\r{self.label} [{bar}] {done:,}/{self.total:,} rounds"
+            f"{rate_txt}{eta_txt}   "
         )
         if done >= self.total:
             sys.stderr.write("\n")
@@ -548,7 +558,8 @@ def _execute(
         _CACHE[cache_key] = cached
     init_fn, chunk_fn = cached
     carry = init_fn(hp_batch, inst_batch, seed_keys)
-    # A call playing zero rounds compiles the chunk program (jit caches it for later runs).
+    # A call playing zero rounds compiles the chunk program (jit caches it for later
+    # runs).
     zero = jnp.zeros((), jnp.int32)
     carry = jax.block_until_ready(chunk_fn(carry, hp_batch, seed_keys, rec, zero, zero))
     compile_time = time.perf_counter() - compile_start
@@ -635,11 +646,12 @@ def run(
 
     Args:
       learner: a :class:`~algorithms.core.Learner`.
-      env: an :class:`~envs.core.Env`. Its ``params`` is the instance; when it has none, each
-        seed draws its own instance with ``env.sample_params`` (the same instance for the same
-        seed across learners).
+      env: an :class:`~envs.core.Env`. Its ``params`` is the instance; when it has none,
+        each seed draws its own instance with ``env.sample_params`` (the same instance
+        for the same seed across learners).
       num_rounds: horizon T.
-      key: a typed PRNG key (``jax.random.key(0)``); seed ``s`` uses ``fold_in(key, s)``.
+      key: a typed PRNG key (``jax.random.key(0)``); seed ``s`` uses
+        ``fold_in(key, s)``.
       num_seeds: independent runs, batched in one compiled program.
       params: overrides ``env.params`` (one instance).
       instances: a batch of instances, a params pytree with a leading axis ``I``; every
@@ -648,9 +660,9 @@ def run(
         log-spaced), 'linear', or an increasing int array within [1, T].
       chunk_size: rounds per compiled chunk (host sync, progress, checkpoint between
         chunks). Default: the whole run, or T/20 with a progress bar or a checkpoint.
-      checkpoint: a path; the carry is saved there atomically after every chunk and a run
-        finding a checkpoint of the same configuration resumes from it (identical results).
-        Removed when the run completes.
+      checkpoint: a path; the carry is saved there atomically after every chunk and a
+        run finding a checkpoint of the same configuration resumes from it (identical
+        results). Removed when the run completes.
       progress: print a progress bar to stderr (default: when stderr is a terminal).
       callback: called on the host with the number of rounds done after each chunk.
 
@@ -704,11 +716,12 @@ def sweep(
     progress: bool | None = None,
     callback: Callable[[int], None] | None = None,
 ) -> RunResult:
-    """Runs ``learner_fn(**static, **grid_point)`` for every grid point and seed, as ONE program.
+    """Runs ``learner_fn(**static, **grid_point)`` for every grid point and seed, as ONE
+    program.
 
     The grid's hyperparameters are traced (``vmap``-ed), never recompiled per value; the
-    same seeds (hence instances and env draws) are used at every grid point, so differences
-    between grid points are paired.
+    same seeds (hence instances and env draws) are used at every grid point, so
+    differences between grid points are paired.
 
     Args:
       learner_fn: a learner factory, e.g. ``algorithms.bandits.ucb1``.
@@ -719,7 +732,8 @@ def sweep(
         :func:`grid_product` for a Cartesian product.
       num_seeds: seeds per grid point (and per instance).
       instances: optional batch of instances, a params pytree with a leading axis I.
-      static: keyword arguments passed unchanged (shape-fixing ones such as ``num_arms``).
+      static: keyword arguments passed unchanged (shape-fixing ones such as
+        ``num_arms``).
       record, chunk_size, checkpoint, progress, callback: as in :func:`run`.
 
     Returns:
@@ -737,8 +751,8 @@ def sweep(
         name: arr.astype(float_dtype()) if arr.dtype.kind == "f" else arr
         for name, arr in arrays.items()
     }
-    # Build one learner eagerly with concrete values, so that bad names or values fail here
-    # with the factory's own ValueError, before tracing.
+    # Build one learner eagerly with concrete values, so that bad names or values fail
+    # here with the factory's own ValueError, before tracing.
     first = {name: arr[0].item() for name, arr in hp.items()}
     if not isinstance(learner_fn(**static, **first), Learner):
         raise ValueError("learner_fn must return an algorithms.core.Learner")

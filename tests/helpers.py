@@ -12,7 +12,9 @@ from envs.core import Env
 def fixed_arm(
     arm: int = 0, *, use_key: bool = False, trace_counter: list | None = None
 ):
-    """Always pulls ``arm``; with ``use_key`` it also consumes randomness (to test CRN)."""
+    """Always pulls ``arm``; with ``use_key`` it also consumes randomness (to test
+    CRN).
+    """
 
     def init(key):
         return jnp.zeros((), float_dtype())

@@ -1,8 +1,9 @@
-"""The contract every learner keeps, over the registry of all learners x compatible envs.
+"""The contract every learner keeps, over the registry of all learners x compatible
+envs.
 
 For each pair: jit and no-jit give equal results; the learner vmaps over seeds; state
-shapes and dtypes are stable across rounds; a jitted act/update does not retrace on a second
-call; the same key gives the same result; nothing is NaN.
+shapes and dtypes are stable across rounds; a jitted act/update does not retrace on a
+second call; the same key gives the same result; nothing is NaN.
 """
 
 import jax
@@ -25,8 +26,8 @@ ENVS = {
     "switching": lambda: switching_bandit(NUM_ARMS),
     "stoch_constrained": lambda: stochastically_constrained_bandit(NUM_ARMS),
 }
-# Which envs each learner accepts: rewards in [0, 1] for all but Gaussian TS, which is for
-# unbounded Gaussian rewards (it runs on the others too).
+# Which envs each learner accepts: rewards in [0, 1] for all but Gaussian TS, which is
+# for unbounded Gaussian rewards (it runs on the others too).
 PAIRS = [
     (name, env)
     for name in ALGORITHMS

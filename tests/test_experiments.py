@@ -1,4 +1,6 @@
-"""Experiment scripts: command-line validation, results files, and a tiny run of each."""
+"""Experiment scripts: command-line validation, results files, and a tiny run of
+each.
+"""
 
 import json
 
@@ -6,13 +8,20 @@ import jax
 import numpy as np
 import pytest
 
-from experiments import bandit_adversarial, bandit_gap, bandit_regret, bandit_sensitivity
+from experiments import (
+    bandit_adversarial,
+    bandit_gap,
+    bandit_regret,
+    bandit_sensitivity,
+)
 from experiments.results import load_results, save_results
 
 
 def test_unknown_algorithm_on_the_command_line(tmp_path):
     with pytest.raises(ValueError, match="unknown algorithm"):
-        bandit_regret.main(["--algorithms", "ucb1,not_an_algorithm", "--out", str(tmp_path)])
+        bandit_regret.main(
+            ["--algorithms", "ucb1,not_an_algorithm", "--out", str(tmp_path)]
+        )
 
 
 @pytest.mark.parametrize("flag, value", [("--seeds", "0"), ("--rounds", "-5")])
@@ -47,15 +56,27 @@ def test_results_refuse_to_overwrite_another_configuration(tmp_path):
     ],
 )
 def test_each_figure_script_runs_small(tmp_path, module, extra):
-    module.main(["--quick", "--seeds", "4", "--rounds", "60", "--out", str(tmp_path),
-                 *extra])
+    module.main(
+        ["--quick", "--seeds", "4", "--rounds", "60", "--out", str(tmp_path), *extra]
+    )
     assert (tmp_path / f"{module.NAME}.png").stat().st_size > 10_000
     arrays, meta = load_results(tmp_path / module.NAME)
     assert meta["config"]["num_seeds"] == 4 and meta["config"]["num_rounds"] == 60
     assert meta["timings"]
     for name, value in arrays.items():
         assert np.all(np.isfinite(value)), name
-    # A second run with another configuration at the same place is refused before running.
+    # A second run with another configuration at the same place is refused before
+    # running.
     with pytest.raises(FileExistsError):
-        module.main(["--quick", "--seeds", "5", "--rounds", "60", "--out", str(tmp_path),
-                     *extra])
+        module.main(
+            [
+                "--quick",
+                "--seeds",
+                "5",
+                "--rounds",
+                "60",
+                "--out",
+                str(tmp_path),
+                *extra,
+            ]
+        )

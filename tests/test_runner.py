@@ -77,7 +77,8 @@ def test_chunked_equals_unchunked():
 
 def test_long_run_compensated_sum_is_accurate():
     # 10^7 rounds of regret 0.1 (as float32). A naive float32 running sum is off by
-    # several percent here (the ulp of 1e6 is 0.0625); the compensated sum is exact to ~1e-7.
+    # several percent here (the ulp of 1e6 is 0.0625); the compensated sum is exact to
+    # ~1e-7.
     num_rounds = 10_000_000
     per_round = float(np.float32(0.1))
     result = run(

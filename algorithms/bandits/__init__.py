@@ -1,9 +1,9 @@
 """Multi-armed bandit learners (stochastic, Bayesian, adversarial) and their registry.
 
-``ALGORITHMS`` maps a command-line name to a builder ``(num_arms, horizon) -> Learner`` that
-applies the default (theory) tuning; :func:`make_learner` builds one by name. The factories
-themselves take their hyperparameters as keyword arguments (traceable, so ``sweep`` can grid
-over them).
+``ALGORITHMS`` maps a command-line name to a builder ``(num_arms, horizon) -> Learner``
+that applies the default (theory) tuning; :func:`make_learner` builds one by name. The
+factories themselves take their hyperparameters as keyword arguments (traceable, so
+``sweep`` can grid over them).
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ def _exp3_ix(num_arms: int, horizon: int) -> Learner:
 ALGORITHMS: dict[str, Callable[[int, int], Learner]] = {
     "etc": _etc,
     "eps_greedy": lambda k, n: epsilon_greedy(k, epsilon=0.1),
-    # eps_t = min(1, c K / (d^2 t)) with d = 0.1 (a lower bound on the gaps of the figures'
-    # instances) and c = 0.5: fully random for the first 50 K rounds, then decaying as 1/t.
+    # eps_t = min(1, c K / (d^2 t)) with d = 0.1 (a lower bound on the gaps of the
+    # figures' instances) and c = 0.5: fully random for the first 50 K rounds, then
+    # decaying as 1/t.
     "eps_greedy_decay": lambda k, n: epsilon_greedy(k, decay=True, c=0.5, d=0.1),
     "ucb1": lambda k, n: ucb1(k),
     "ucb_v": lambda k, n: ucb_v(k),
@@ -62,7 +63,7 @@ ALGORITHMS: dict[str, Callable[[int, int], Learner]] = {
     "kl_ucb": lambda k, n: kl_ucb(k),
     "thompson": lambda k, n: thompson_sampling(k),
     "gaussian_ts": lambda k, n: gaussian_thompson_sampling(k, noise_var=0.25),
-    "bayes_ucb": lambda k, n: bayes_ucb(k, horizon=n),
+    "bayes_ucb": lambda k, n: bayes_ucb(k, horizon=max(n, 2)),
     "succ_elim": lambda k, n: successive_elimination(k, delta=1.0 / n),
     "exp3": lambda k, n: exp3(k, learning_rate=exp3_learning_rate(n, k)),
     "exp3_ix": _exp3_ix,
