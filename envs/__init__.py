@@ -1,4 +1,4 @@
-"""Synthetic problem instances; each environment knows its own truth (oracle quantities)."""
+"""Synthetic problem instances; each environment knows its own truth (oracles)."""
 
 from envs.core import Env, StepInfo
 
