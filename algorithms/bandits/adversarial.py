@@ -40,6 +40,7 @@ from algorithms.core import (
     Learner,
     check_in_unit_interval,
     check_int,
+    check_nonnegative,
     check_positive,
     float_dtype,
     sample_categorical,
@@ -135,6 +136,42 @@ def exp3_probabilities(cumulative_losses: Array, learning_rate, gamma=0.0) -> Ar
 # --------------------------------------------------------------------------------------
 
 
+def _exponential_weights(
+    num_arms: int, state_cls, rate_fn, *, mix, implicit
+) -> Learner:
+    """EXP3 and EXP3-IX: exponential weights on (implicit-exploration) loss estimates.
+
+    ``rate_fn(t)`` is the learning rate of round ``t`` (1-based); ``mix`` the uniform
+    exploration mixed into the distribution (EXP3's gamma); ``implicit`` the
+    implicit-exploration term of the estimator ``l / (p + implicit)`` (EXP3-IX's gamma).
+    """
+
+    def init(key: Key):
+        del key
+        return state_cls(
+            loss_estimates=jnp.zeros((num_arms,), float_dtype()),
+            probs=_uniform(num_arms),
+            num_rounds=jnp.zeros((), jnp.int32),
+        )
+
+    def act(key: Key, state, obs):
+        _check_obs(obs)
+        return sample_categorical(key, state.probs), state
+
+    def update(state, obs, action, reward):
+        del obs
+        dtype = state.probs.dtype
+        loss = 1.0 - jnp.asarray(reward, dtype)
+        estimate = _pulled_loss_estimate(state.probs, action, loss, implicit)
+        cumulative = _shift_to_min(state.loss_estimates.at[action].add(estimate))
+        num_rounds = state.num_rounds + 1
+        next_round = (num_rounds + 1).astype(dtype)
+        probs = exp3_probabilities(cumulative, rate_fn(next_round), mix)
+        return state_cls(cumulative, probs, num_rounds)
+
+    return Learner(init, act, update)
+
+
 class EXP3State(NamedTuple):
     """State of :func:`exp3`."""
 
@@ -187,30 +224,7 @@ def exp3(num_arms: int, *, learning_rate=None, gamma=0.0) -> Learner:
             return jnp.sqrt(log_num_arms / (t * num_arms))
         return jnp.asarray(learning_rate, t.dtype)
 
-    def init(key: Key) -> EXP3State:
-        del key
-        return EXP3State(
-            loss_estimates=jnp.zeros((num_arms,), float_dtype()),
-            probs=_uniform(num_arms),
-            num_rounds=jnp.zeros((), jnp.int32),
-        )
-
-    def act(key: Key, state: EXP3State, obs):
-        _check_obs(obs)
-        return sample_categorical(key, state.probs), state
-
-    def update(state: EXP3State, obs, action, reward):
-        del obs
-        dtype = state.probs.dtype
-        loss = 1.0 - jnp.asarray(reward, dtype)
-        estimate = _pulled_loss_estimate(state.probs, action, loss, 0.0)
-        cumulative = _shift_to_min(state.loss_estimates.at[action].add(estimate))
-        num_rounds = state.num_rounds + 1
-        next_round = (num_rounds + 1).astype(dtype)
-        probs = exp3_probabilities(cumulative, rate(next_round), gamma)
-        return EXP3State(cumulative, probs, num_rounds)
-
-    return Learner(init, act, update)
+    return _exponential_weights(num_arms, EXP3State, rate, mix=gamma, implicit=0.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -258,31 +272,12 @@ def exp3_ix(num_arms: int, *, learning_rate, gamma) -> Learner:
     """
     num_arms = check_int(num_arms, "num_arms")
     check_positive(learning_rate, "learning_rate")
-    if not isinstance(gamma, jax.core.Tracer) and float(gamma) < 0:
-        raise ValueError(f"gamma must be >= 0, got {gamma!r}")
+    check_nonnegative(gamma, "gamma")
 
-    def init(key: Key) -> EXP3IXState:
-        del key
-        return EXP3IXState(
-            loss_estimates=jnp.zeros((num_arms,), float_dtype()),
-            probs=_uniform(num_arms),
-            num_rounds=jnp.zeros((), jnp.int32),
-        )
+    def rate(t: Array) -> Array:
+        return jnp.asarray(learning_rate, t.dtype)
 
-    def act(key: Key, state: EXP3IXState, obs):
-        _check_obs(obs)
-        return sample_categorical(key, state.probs), state
-
-    def update(state: EXP3IXState, obs, action, reward):
-        del obs
-        dtype = state.probs.dtype
-        loss = 1.0 - jnp.asarray(reward, dtype)
-        estimate = _pulled_loss_estimate(state.probs, action, loss, gamma)
-        cumulative = _shift_to_min(state.loss_estimates.at[action].add(estimate))
-        probs = exp3_probabilities(cumulative, learning_rate)
-        return EXP3IXState(cumulative, probs, state.num_rounds + 1)
-
-    return Learner(init, act, update)
+    return _exponential_weights(num_arms, EXP3IXState, rate, mix=0.0, implicit=gamma)
 
 
 # --------------------------------------------------------------------------------------
