@@ -99,3 +99,38 @@ def test_contract(name, env_name):
         if jnp.issubdtype(leaf.dtype, jnp.floating):
             assert not np.any(np.isnan(np.asarray(leaf)))
     assert np.all(np.isfinite(a.regret))
+
+
+# The episodic protocol: tabular learners on a tabular MDP (one round = one episode).
+def _tabular_pairs():
+    from algorithms.tabular import uniform_policy, value_iteration_oracle
+    from envs.tabular_mdp import river_swim
+
+    env = river_swim(num_states=4, horizon=5)
+    return {
+        "value_iteration_oracle": (value_iteration_oracle(env.params), env),
+        "uniform_policy": (uniform_policy(4, 2, 5), env),
+    }
+
+
+@pytest.mark.parametrize("name", ["value_iteration_oracle", "uniform_policy"])
+def test_contract_episodic(name):
+    learner, env = _tabular_pairs()[name]
+    key = jax.random.key(3)
+    with jax.disable_jit():
+        _, regrets_eager, states = _rollout(learner, env, key, 4)
+    jitted = learner._replace(act=jax.jit(learner.act), update=jax.jit(learner.update))
+    _, regrets_jit, _ = _rollout(jitted, env, key, 4)
+    np.testing.assert_allclose(regrets_eager, regrets_jit, rtol=1e-5, atol=1e-6)
+    structure = [(x.shape, x.dtype) for x in jax.tree.leaves(states[0])]
+    for state in states[1:]:
+        assert [(x.shape, x.dtype) for x in jax.tree.leaves(state)] == structure
+    assert jitted.act._cache_size() == 1 and jitted.update._cache_size() == 1
+    a = run(learner, env, 6, key=jax.random.key(5), num_seeds=3)
+    b = run(learner, env, 6, key=jax.random.key(5), num_seeds=3)
+    np.testing.assert_array_equal(a.regret, b.regret)
+    assert np.all(np.isfinite(a.regret))
+    if name == "value_iteration_oracle":
+        np.testing.assert_allclose(a.regret, 0.0, atol=1e-5)
+    else:
+        assert np.all(a.regret[:, -1] > 0)
