@@ -1,7 +1,8 @@
 """Figure 4: adversarial versus stochastic. On a switching sequence UCB1 and Thompson
 sampling suffer (nearly) linear regret while EXP3, EXP3-IX and Tsallis-INF stay at
-sqrt(T); on a stochastic instance Tsallis-INF's regret is logarithmic, like UCB1's (the
-best of both worlds, Zimmert and Seldin 2021), while EXP3's grows like sqrt(T).
+sqrt(T) or below; on a stochastic instance Tsallis-INF's regret is logarithmic, like
+Thompson sampling's (the best of both worlds, Zimmert and Seldin 2021), while EXP3's
+grows like sqrt(T) and UCB1 is still in its pre-asymptotic rise at T = 10^5.
 
 The switching sequence is stochastically constrained (Zimmert and Seldin 2021,
 Section 2): Bernoulli losses whose common level switches between phases of geometrically
