@@ -476,10 +476,11 @@ def _execute(
     num_seeds = _check_positive_int(num_seeds, "num_seeds")
     record_rounds = _check_record(record, num_rounds)
     num_records = len(record_rounds)
+    show = sys.stderr.isatty() if progress is None else bool(progress)
     if chunk_size is None:
-        chunk_size = num_rounds if (checkpoint is None and not progress) else -1
-        if chunk_size == -1:
-            chunk_size = max(1, math.ceil(num_rounds / 20))
+        # One chunk unless the host has something to do between chunks.
+        chunked = show or checkpoint is not None or callback is not None
+        chunk_size = max(1, math.ceil(num_rounds / 20)) if chunked else num_rounds
     chunk_size = _check_positive_int(chunk_size, "chunk_size")
     if not isinstance(key, jax.Array) or not jnp.issubdtype(
         key.dtype, jax.dtypes.prng_key
@@ -583,7 +584,6 @@ def _execute(
             carry, rounds_done = _load_checkpoint(ckpt_path, carry, fingerprint)
             carry = _put(jax.tree.map(jnp.asarray, carry), mesh)
 
-    show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = _Progress(num_rounds, batch, show, label)
     bar.update(rounds_done)
     run_start = time.perf_counter()
@@ -659,7 +659,8 @@ def run(
       record: rounds at which cumulative metrics are recorded: 'log' (default, ~60
         log-spaced), 'linear', or an increasing int array within [1, T].
       chunk_size: rounds per compiled chunk (host sync, progress, checkpoint between
-        chunks). Default: the whole run, or T/20 with a progress bar or a checkpoint.
+        chunks). Default: the whole run, or T/20 with a progress bar, a checkpoint or
+        a callback.
       checkpoint: a path; the carry is saved there atomically after every chunk and a
         run finding a checkpoint of the same configuration resumes from it (identical
         results). Removed when the run completes.
