@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from envs.core import Env, check_int, float_dtype, is_concrete
+from envs.core import Env, KahanSum, check_int, float_dtype, is_concrete, kahan_add
 
 Array = jax.Array
 
@@ -67,23 +67,6 @@ class AdversarialBanditInfo(NamedTuple):
     regret: Array  # [] telescoped increment against the best fixed arm (realised)
     best_arm_played: Array  # [] 1.0 when the pulled arm leads the realised L_t
     pseudo_regret: Array  # [] the same increment for the expected losses E[l_t]
-
-
-class KahanSum(NamedTuple):
-    """A running sum with Kahan's compensation term (Kahan 1965)."""
-
-    total: Array  # [K] the rounded running sum
-    compensation: Array  # [K] minus the low-order part lost by ``total``
-
-
-def kahan_add(acc: KahanSum, value: Array) -> KahanSum:
-    """Adds ``value`` to a compensated sum; its rounding error feeds the next add."""
-    corrected = value - acc.compensation
-    total = acc.total + corrected
-    # (total - acc.total) is what the addition actually added; minus ``corrected`` is
-    # the rounding error, subtracted again on the next call.
-    compensation = (total - acc.total) - corrected
-    return KahanSum(total, compensation)
 
 
 class AdversarialBanditState(NamedTuple):

@@ -77,7 +77,8 @@ def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
             f"{name} must be a Python int (it fixes a shape), got {value!r}"
         )
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        bound = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
     return int(value)
 
 
@@ -112,6 +113,32 @@ def check_in_unit_interval(value: Any, name: str, *, open_left: bool = False):
 # --------------------------------------------------------------------------------------
 # Shared numerics.
 # --------------------------------------------------------------------------------------
+
+
+class KahanSum(NamedTuple):
+    """A running sum with Kahan's compensation term (Kahan 1965); fields are pytrees."""
+
+    total: Any  # the rounded running sum
+    compensation: Any  # minus the low-order part lost by ``total``
+
+    @property
+    def value(self):
+        """The compensated sum ``total - compensation``."""
+        return jax.tree.map(lambda t, c: t - c, self.total, self.compensation)
+
+
+def kahan_add(acc: KahanSum, value) -> KahanSum:
+    """Adds ``value`` (an array or a pytree like ``acc.total``) to a compensated sum.
+
+    ``(total - acc.total)`` is what the addition actually added; minus ``corrected`` it
+    is the rounding error, subtracted again on the next call.
+    """
+    corrected = jax.tree.map(lambda v, c: v - c, value, acc.compensation)
+    total = jax.tree.map(lambda s, v: s + v, acc.total, corrected)
+    compensation = jax.tree.map(
+        lambda t, s, v: (t - s) - v, total, acc.total, corrected
+    )
+    return KahanSum(total, compensation)
 
 
 def float_dtype():

@@ -48,8 +48,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from algorithms.core import Learner, float_dtype
-from envs.core import Env
+from algorithms.core import Learner, check_int, float_dtype
+from envs.core import Env, KahanSum, kahan_add
 
 PyTree = Any
 
@@ -62,14 +62,14 @@ def log_rounds(num_rounds: int, num: int = 60) -> np.ndarray:
     """About ``num`` log-spaced rounds in [1, num_rounds], unique, always ending
     at T.
     """
-    _check_positive_int(num_rounds, "num_rounds")
+    check_int(num_rounds, "num_rounds")
     grid = np.unique(np.round(np.geomspace(1, num_rounds, num)).astype(np.int64))
     return np.unique(np.append(grid, num_rounds))
 
 
 def linear_rounds(num_rounds: int, num: int = 60) -> np.ndarray:
     """About ``num`` evenly spaced rounds in [1, num_rounds], always ending at T."""
-    _check_positive_int(num_rounds, "num_rounds")
+    check_int(num_rounds, "num_rounds")
     grid = np.unique(np.round(np.linspace(1, num_rounds, num)).astype(np.int64))
     return np.unique(np.append(grid, num_rounds))
 
@@ -161,14 +161,6 @@ def summary_table(
 # --------------------------------------------------------------------------------------
 
 
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return int(value)
-
-
 def _check_record(record, num_rounds: int) -> np.ndarray:
     if record is None:
         return log_rounds(num_rounds)
@@ -239,8 +231,7 @@ class _Carry(NamedTuple):
     env_state: PyTree
     obs: PyTree
     learner_state: PyTree
-    sums: PyTree  # info-shaped Kahan sums
-    compensation: PyTree  # info-shaped Kahan compensation terms
+    sums: KahanSum  # info-shaped compensated running sums
     records: PyTree  # info-shaped, each leaf [M]
 
 
@@ -314,7 +305,8 @@ def _build_program(
         records = jax.tree.map(
             lambda s: jnp.zeros((*s.shape, num_records), dtype), info
         )
-        return _Carry(params, env_state, obs, learner_state, zeros, zeros, records)
+        sums = KahanSum(zeros, zeros)
+        return _Carry(params, env_state, obs, learner_state, sums, records)
 
     def chunk(carry: _Carry, hp, seed_keys, record_rounds, t_start, t_stop):
         """Plays rounds t_start <= t < t_stop (0-indexed) for every batch element."""
@@ -336,21 +328,16 @@ def _build_program(
                 carry.learner_state,
                 t,
             )
-            # Kahan summation: sum - comp is the compensated running total.
-            y = jax.tree.map(lambda x, c: x - c, info, carry.compensation)
-            sums = jax.tree.map(lambda s, v: s + v, carry.sums, y)
-            comp = jax.tree.map(lambda n, s, v: (n - s) - v, sums, carry.sums, y)
+            sums = kahan_add(carry.sums, info)
             hit = (t + 1) == record_rounds[jnp.minimum(idx, num_records - 1)]
 
             def write(records):
                 return jax.tree.map(
-                    lambda r, s, c: r.at[..., idx].set(s - c), records, sums, comp
+                    lambda r, v: r.at[..., idx].set(v), records, sums.value
                 )
 
             records = jax.lax.cond(hit, write, lambda r: r, carry.records)
-            new = _Carry(
-                carry.params, env_state, obs, learner_state, sums, comp, records
-            )
+            new = _Carry(carry.params, env_state, obs, learner_state, sums, records)
             return new, idx + hit.astype(jnp.int32)
 
         idx = jnp.searchsorted(record_rounds, t_start + 1).astype(jnp.int32)
@@ -366,7 +353,7 @@ _CACHE: dict[Any, Any] = {}
 _CACHE_SIZE = 32
 
 
-def _shardings(batch_size: int):
+def _shardings():
     devices = jax.devices()
     if len(devices) <= 1:
         return None, 1
@@ -472,8 +459,8 @@ def _execute(
 ) -> tuple[np.ndarray, dict[str, np.ndarray], float, float]:
     if not isinstance(env, Env):
         raise ValueError(f"env must be an envs.core.Env, got {type(env).__name__}")
-    num_rounds = _check_positive_int(num_rounds, "num_rounds")
-    num_seeds = _check_positive_int(num_seeds, "num_seeds")
+    num_rounds = check_int(num_rounds, "num_rounds")
+    num_seeds = check_int(num_seeds, "num_seeds")
     record_rounds = _check_record(record, num_rounds)
     num_records = len(record_rounds)
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -481,7 +468,7 @@ def _execute(
         # One chunk unless the host has something to do between chunks.
         chunked = show or checkpoint is not None or callback is not None
         chunk_size = max(1, math.ceil(num_rounds / 20)) if chunked else num_rounds
-    chunk_size = _check_positive_int(chunk_size, "chunk_size")
+    chunk_size = check_int(chunk_size, "chunk_size")
     if not isinstance(key, jax.Array) or not jnp.issubdtype(
         key.dtype, jax.dtypes.prng_key
     ):
@@ -524,7 +511,7 @@ def _execute(
         else None
     )
 
-    mesh, num_devices = _shardings(batch)
+    mesh, num_devices = _shardings()
     padded = -batch % num_devices
     if padded:
         pad = lambda x: jnp.concatenate([x, jnp.repeat(x[-1:], padded, axis=0)])  # noqa: E731
