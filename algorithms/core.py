@@ -56,6 +56,12 @@ class Learner(NamedTuple):
 # --------------------------------------------------------------------------------------
 
 
+def check_no_obs(obs) -> None:
+    """Multi-armed bandit learners take no observation: ``obs`` must be ``()``."""
+    if obs != ():
+        raise ValueError(f"multi-armed bandit learners take obs == (), got {obs!r}")
+
+
 def safe_log(x: Array, eps: float = 1e-30) -> Array:
     """``log(max(x, eps))``: finite at 0."""
     return jnp.log(jnp.maximum(x, eps))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import jax
-import numpy as np
 
 from algorithms.bandits import ALGORITHMS, make_learner
 from envs.core import Env
@@ -56,9 +55,3 @@ def run_algorithms(
             "total_s": round(time.perf_counter() - start, 3),
         }
     return {"arrays": arrays, "timings": timings}
-
-
-def final_regret_by_algorithm(arrays: dict) -> dict[str, np.ndarray]:
-    return {
-        k.split("/")[0]: v[..., -1] for k, v in arrays.items() if k.endswith("/regret")
-    }

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from envs.core import check_int
+
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "figures"
 QUICK_OUT = ROOT / "results" / "quick"
@@ -67,13 +69,6 @@ def script_main(main: Callable[[Sequence[str] | None], object]) -> None:
         raise SystemExit(2) from None
 
 
-def replace_config(config, **overrides):
-    """``dataclasses.replace`` ignoring overrides left at None."""
-    return dataclasses.replace(
-        config, **{k: v for k, v in overrides.items() if v is not None}
-    )
-
-
 def drive(
     argv, *, doc: str, name: str, config, quick, run_fn, plot_fn, known_algorithms=()
 ):
@@ -111,9 +106,8 @@ def drive(
         overrides["num_rounds"] = args.rounds
     config = dataclasses.replace(config, **overrides)
     for field in ("num_seeds", "num_rounds"):
-        value = getattr(config, field, 1)
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{field} must be a positive int, got {value}")
+        if hasattr(config, field):
+            check_int(getattr(config, field), field)
     out = out_dir(args)
     check_writable(out / name, config, overwrite=args.overwrite)
     result = run_fn(config)

@@ -207,7 +207,6 @@ def _ucb(num_arms, alpha):
     import jax.numpy as jnp
 
     from algorithms.core import Learner
-    from tests.helpers import fixed_arm as _  # noqa: F401  (keep import local)
 
     def init(key):
         return jnp.zeros(num_arms), jnp.zeros(num_arms)

@@ -40,6 +40,7 @@ from algorithms.core import (
     Learner,
     check_in_unit_interval,
     check_int,
+    check_no_obs,
     check_nonnegative,
     check_positive,
     float_dtype,
@@ -66,11 +67,6 @@ __all__ = [
 # of 1e-12 within 7 steps. Ten steps leave a margin; the weights are renormalised
 # afterwards anyway.
 TSALLIS_NEWTON_ITERS = 10
-
-
-def _check_obs(obs) -> None:
-    if obs != ():
-        raise ValueError(f"multi-armed bandit learners take obs == (), got {obs!r}")
 
 
 def _uniform(num_arms: int) -> Array:
@@ -155,7 +151,7 @@ def _exponential_weights(
         )
 
     def act(key: Key, state, obs):
-        _check_obs(obs)
+        check_no_obs(obs)
         return sample_categorical(key, state.probs), state
 
     def update(state, obs, action, reward):
@@ -411,7 +407,7 @@ def tsallis_inf(
         )
 
     def act(key: Key, state: TsallisINFState, obs):
-        _check_obs(obs)
+        check_no_obs(obs)
         return sample_categorical(key, state.probs), state
 
     def update(state: TsallisINFState, obs, action, reward):

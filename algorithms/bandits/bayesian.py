@@ -47,6 +47,7 @@ from algorithms.core import (
     Learner,
     argmax_tiebreak,
     check_int,
+    check_no_obs,
     check_nonnegative,
     check_positive,
     float_dtype,
@@ -75,11 +76,6 @@ __all__ = [
 # 0.0483^4 = 5.4e-6 (any a > 0); each extra proposal costs two random words (one
 # normal, one uniform).
 NUM_GAMMA_PROPOSALS = 4
-
-
-def _check_obs(obs) -> None:
-    if obs != ():
-        raise ValueError(f"multi-armed bandit learners take obs == (), got {obs!r}")
 
 
 # --------------------------------------------------------------------------------------
@@ -339,7 +335,7 @@ def thompson_sampling(
         )
 
     def act(key: Key, state: ThompsonSamplingState, obs):
-        _check_obs(obs)
+        check_no_obs(obs)
         logits = _beta_logit_sample(key, state.alpha, state.beta, num_proposals)
         return jnp.argmax(logits).astype(jnp.int32), state
 
@@ -429,7 +425,7 @@ def gaussian_thompson_sampling(
         return GaussianThompsonSamplingState(counts=zeros, sums=zeros)
 
     def act(key: Key, state: GaussianThompsonSamplingState, obs):
-        _check_obs(obs)
+        check_no_obs(obs)
         mean, var = gaussian_posterior(
             state.counts,
             state.sums,
@@ -583,7 +579,7 @@ def bayes_ucb(num_arms: int, *, horizon, c=0.0) -> Learner:
         return BayesUCBState(alpha=ones, beta=ones, num_rounds=jnp.zeros((), jnp.int32))
 
     def act(key: Key, state: BayesUCBState, obs):
-        _check_obs(obs)
+        check_no_obs(obs)
         dtype = state.alpha.dtype
         t = (state.num_rounds + 1).astype(dtype)
         log_horizon = jnp.log(jnp.asarray(horizon, dtype))

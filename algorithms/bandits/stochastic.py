@@ -32,6 +32,7 @@ from algorithms.core import (
     Learner,
     check_in_unit_interval,
     check_int,
+    check_no_obs,
     check_nonnegative,
     check_positive,
     float_dtype,
@@ -126,11 +127,6 @@ def _first_unpulled_or(counts: Array, action: Array) -> Array:
     return jnp.where(jnp.any(unpulled), _argmax(unpulled), action).astype(jnp.int32)
 
 
-def _check_obs(obs) -> None:
-    if obs != ():
-        raise ValueError(f"multi-armed bandit learners take obs == (), got {obs!r}")
-
-
 # --- Explore-then-commit -------------------------------------------------------------
 
 
@@ -180,7 +176,7 @@ def explore_then_commit(num_arms: int, *, explore_per_arm=10) -> Learner:
 
     def act(key: Key, state: ExploreThenCommitState, obs):
         del key
-        _check_obs(obs)
+        check_no_obs(obs)
         t = jnp.sum(state.counts)  # rounds played so far
         exploring = t < num_arms * explore_per_arm
         action = jnp.where(exploring, t % num_arms, state.committed_arm)
@@ -270,7 +266,7 @@ def epsilon_greedy(
         return EpsilonGreedyState(*_zero_stats(num_arms))
 
     def act(key: Key, state: EpsilonGreedyState, obs):
-        _check_obs(obs)
+        check_no_obs(obs)
         key_explore, key_arm = jax.random.split(key)
         t = jnp.sum(state.counts) + 1  # the current round, 1-based (n in the paper)
         rate = epsilon_greedy_rate(t, num_arms, epsilon=epsilon, decay=decay, c=c, d=d)
@@ -350,7 +346,7 @@ def ucb1(num_arms: int, *, alpha=2.0) -> Learner:
 
     def act(key: Key, state: UCB1State, obs):
         del key
-        _check_obs(obs)
+        check_no_obs(obs)
         t = jnp.sum(state.counts)
         return _argmax_simple(ucb1_index(state.sums, state.counts, t, alpha)), state
 
@@ -440,7 +436,7 @@ def ucb_v(num_arms: int, *, zeta=1.2, c=1.0, b=1.0) -> Learner:
 
     def act(key: Key, state: UCBVState, obs):
         del key
-        _check_obs(obs)
+        check_no_obs(obs)
         t = jnp.sum(state.counts) + 1  # the current round, 1-based
         s = jnp.maximum(state.counts, 1).astype(state.means.dtype)
         variances = state.sq_dev_sums / s
@@ -528,7 +524,7 @@ def moss(num_arms: int, *, horizon) -> Learner:
 
     def act(key: Key, state: MOSSState, obs):
         del key
-        _check_obs(obs)
+        check_no_obs(obs)
         return _argmax_simple(moss_index(state.sums, state.counts, horizon)), state
 
     def update(state: MOSSState, obs, action, reward):
@@ -702,7 +698,7 @@ def kl_ucb(num_arms: int, *, c=0.0, num_iters: int = 2) -> Learner:
 
     def act(key: Key, state: KLUCBState, obs):
         del key
-        _check_obs(obs)
+        check_no_obs(obs)
         t = jnp.sum(state.counts)
         means = _empirical_means(state.sums, state.counts)
         index = kl_ucb_index(means, state.counts, t, c, num_iters=num_iters)
@@ -781,7 +777,7 @@ def successive_elimination(num_arms: int, *, delta=0.01) -> Learner:
 
     def act(key: Key, state: SuccessiveEliminationState, obs):
         del key
-        _check_obs(obs)
+        check_no_obs(obs)
         # Round-robin: the active arm with the fewest pulls, lowest index first.
         fewest = jnp.min(jnp.where(state.active, state.counts, jnp.inf))
         return _argmax(state.active & (state.counts == fewest)), state
