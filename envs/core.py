@@ -17,6 +17,12 @@ The runner records the cumulative sum of every field of ``info`` on a grid of ro
 a field must be additive over rounds (instantaneous regret, an indicator of having
 played the best arm, ...). A comparator that is only known in hindsight (the best fixed
 arm of an adversarial sequence) is made additive by telescoping: see ``envs.bandits``.
+
+A quantity that is a property of the current iterate rather than a per-round increment
+(a duality gap of the last iterate, the suboptimality of the policy planned after ``t``
+exploration episodes) is a *snapshot* field: the info NamedTuple lists it in a class
+attribute ``SNAPSHOT_FIELDS`` and the runner records its value at the recorded round
+instead of its cumulative sum (see :func:`snapshot_fields`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,26 @@ class StepInfo(NamedTuple):
     """
 
     regret: Array  # [] exact expected instantaneous regret against the comparator
+
+
+def snapshot_fields(info: Any) -> tuple[str, ...]:
+    """The fields of ``info`` recorded as their current value, not a cumulative sum.
+
+    An info NamedTuple declares them in a class attribute, e.g.::
+
+        class GameInfo(NamedTuple):
+            regret: Array        # summed over rounds
+            duality_gap: Array   # recorded as is (last iterate)
+            SNAPSHOT_FIELDS = ("duality_gap",)
+
+    (A class attribute with a value but no annotation is not a NamedTuple field.)
+    """
+    names = tuple(getattr(type(info), "SNAPSHOT_FIELDS", ()))
+    fields = getattr(info, "_fields", ())
+    unknown = [n for n in names if n not in fields]
+    if unknown:
+        raise ValueError(f"SNAPSHOT_FIELDS names unknown info fields {unknown}")
+    return names
 
 
 class Env(NamedTuple):

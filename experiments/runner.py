@@ -22,7 +22,10 @@ instance and the same draws (common random numbers), and a seed's trajectory doe
 depend on how many seeds run beside it or on how the batch is sharded.
 
 Every field of ``info`` is summed over rounds with Kahan-compensated summation (accurate
-over 10^7 rounds in float32) and recorded on a grid of rounds (log-spaced by default).
+over 10^7 rounds in float32) and recorded on a grid of rounds (log-spaced by default);
+fields the info type lists in ``SNAPSHOT_FIELDS`` (a last iterate's duality gap, say)
+are recorded as their value at the recorded round instead
+(``envs.core.snapshot_fields``).
 Long runs go in chunks: after each chunk the host prints progress and, with
 ``checkpoint=``, saves the whole carry atomically, so an interrupted run resumes where
 it stopped with identical results.
@@ -49,7 +52,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from algorithms.core import Learner, check_int, float_dtype
-from envs.core import Env, KahanSum, kahan_add
+from envs.core import Env, KahanSum, kahan_add, snapshot_fields
 
 PyTree = Any
 
@@ -80,7 +83,8 @@ class RunResult:
 
     Attributes:
       rounds: ``[M]`` the number of rounds played at each record (1-indexed).
-      metrics: name -> ``[..., M]`` cumulative sum of that field of the env's info.
+      metrics: name -> ``[..., M]`` cumulative sum of that field of the env's info
+        (for a snapshot field, ``envs.core.snapshot_fields``, its value at the round).
         Leading axes: ``[num_seeds]`` for ``run``; ``[G, num_seeds]`` for ``sweep``, or
         ``[G, I, num_seeds]`` with a batch of ``I`` instances.
       grid: the hyperparameter grid (name -> ``[G]``) for a sweep, else empty.
@@ -330,11 +334,13 @@ def _build_program(
             )
             sums = kahan_add(carry.sums, info)
             hit = (t + 1) == record_rounds[jnp.minimum(idx, num_records - 1)]
+            values = sums.value
+            snapshot = snapshot_fields(info)
+            if snapshot:
+                values = values._replace(**{n: getattr(info, n) for n in snapshot})
 
             def write(records):
-                return jax.tree.map(
-                    lambda r, v: r.at[..., idx].set(v), records, sums.value
-                )
+                return jax.tree.map(lambda r, v: r.at[..., idx].set(v), records, values)
 
             records = jax.lax.cond(hit, write, lambda r: r, carry.records)
             new = _Carry(carry.params, env_state, obs, learner_state, sums, records)

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -391,3 +392,32 @@ def test_sharded_equals_unsharded():
     )
     np.testing.assert_allclose(sharded_run, r.regret, rtol=1e-6)
     np.testing.assert_allclose(sharded_sweep, s.regret, rtol=1e-6)
+
+
+def test_snapshot_fields_are_recorded_as_values_not_sums():
+    from tests.helpers import CountdownInfo, countdown_env
+
+    record = np.array([1, 5, 40, 100])
+    result = run(
+        fixed_arm(0),
+        countdown_env(),
+        100,
+        key=jax.random.key(0),
+        num_seeds=2,
+        record=record,
+        chunk_size=7,
+    )
+    np.testing.assert_allclose(result.regret, np.broadcast_to(record, (2, 4)))
+    np.testing.assert_allclose(
+        result.metrics["last_round"], np.broadcast_to(record, (2, 4))
+    )
+
+    class BadInfo(NamedTuple):
+        regret: jax.Array
+        SNAPSHOT_FIELDS = ("gap",)
+
+    from envs.core import snapshot_fields
+
+    with pytest.raises(ValueError, match="unknown info fields"):
+        snapshot_fields(BadInfo(np.zeros(())))
+    assert snapshot_fields(CountdownInfo(0.0, 0.0)) == ("last_round",)
