@@ -1,24 +1,43 @@
 """Regenerates every figure: ``python -m experiments.make_figures [--quick]``.
 
 Full mode writes figures/ (the committed figures); ``--quick`` writes results/quick/ in
-a few minutes on 2 CPU cores. Other flags (``--seed``, ``--overwrite``, ``--out``) are
-passed to every script.
+a few minutes on 2 CPU cores. ``--family bandits,oco`` restricts the run to some
+families (default: all; ``--list`` prints them). Other flags (``--seed``,
+``--overwrite``, ``--out``) are passed to every script.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 
-from experiments import (
-    bandit_adversarial,
-    bandit_gap,
-    bandit_regret,
-    bandit_sensitivity,
-)
-from experiments.common import script_main
+from experiments.common import parse_names, script_main
 
-SCRIPTS = (bandit_regret, bandit_gap, bandit_sensitivity, bandit_adversarial)
+# family -> figure scripts (modules of experiments/), in the order they run.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "bandits": (
+        "bandit_regret",
+        "bandit_gap",
+        "bandit_sensitivity",
+        "bandit_adversarial",
+    ),
+}
+
+
+def _pop_option(argv: list[str], name: str) -> str | None:
+    """Removes ``--name VALUE`` / ``--name=VALUE`` from ``argv`` and returns VALUE."""
+    for i, arg in enumerate(argv):
+        if arg == name:
+            if i + 1 >= len(argv):
+                raise ValueError(f"{name} needs a value")
+            value = argv[i + 1]
+            del argv[i : i + 2]
+            return value
+        if arg.startswith(name + "="):
+            del argv[i]
+            return arg.split("=", 1)[1]
+    return None
 
 
 def main(argv=None):
@@ -26,12 +45,24 @@ def main(argv=None):
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
         return
+    if "--list" in argv:
+        for family, scripts in FAMILIES.items():
+            print(f"{family}: {', '.join(scripts)}")
+        return
+    chosen = _pop_option(argv, "--family")
+    families = (
+        parse_names(chosen, list(FAMILIES), "family")
+        if chosen is not None
+        else tuple(FAMILIES)
+    )
     start = time.perf_counter()
-    for script in SCRIPTS:
-        t0 = time.perf_counter()
-        print(f"== {script.__name__}", flush=True)
-        script.main(argv)
-        print(f"   done in {time.perf_counter() - t0:.0f} s", flush=True)
+    for family in families:
+        for name in FAMILIES[family]:
+            script = importlib.import_module(f"experiments.{name}")
+            t0 = time.perf_counter()
+            print(f"== {family}: {name}", flush=True)
+            script.main(argv)
+            print(f"   done in {time.perf_counter() - t0:.0f} s", flush=True)
     print(f"all figures in {time.perf_counter() - start:.0f} s")
 
 
