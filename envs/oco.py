@@ -519,6 +519,16 @@ class OCOInfo(NamedTuple):
     loss: Array  # [] f_t(x_t)
 
 
+class OCOComparatorInfo(NamedTuple):
+    """:class:`OCOInfo` plus the regret against a fixed comparator ``u`` of the
+    instance (which may lie outside the domain; for parameter-free learners)."""
+
+    regret: Array  # []
+    dynamic_regret: Array  # []
+    loss: Array  # []
+    comparator_regret: Array  # [] f_t(x_t) - f_t(u)
+
+
 class OCOState(NamedTuple):
     """What changes during a run."""
 
@@ -540,6 +550,7 @@ def oco_env(
     *,
     name: str,
     sample_params=None,
+    comparator_fn=None,
 ) -> Env:
     """An :class:`~envs.core.Env` over an oblivious stream of losses of one family.
 
@@ -550,6 +561,9 @@ def oco_env(
         params: the default instance (a pytree of arrays).
         name: the environment's name.
         sample_params: optional ``key -> params``.
+        comparator_fn: optional ``params -> u`` ([d]); the info then is
+            :class:`OCOComparatorInfo` with ``f_t(x_t) - f_t(u)`` (batch instances
+            to compare several ``u`` on the same losses).
 
     Returns:
         An Env whose ``step`` returns :class:`OCOFeedback` and :class:`OCOInfo`.
@@ -580,6 +594,9 @@ def oco_env(
             dynamic_regret=loss - family.round_min(theta, domain),
             loss=loss,
         )
+        if comparator_fn is not None:
+            u = comparator_fn(params).astype(x.dtype)
+            info = OCOComparatorInfo(*info, loss - family.value(theta, u))
         feedback = OCOFeedback(loss, family.grad(theta, x), theta)
         new = OCOState(state.round_index + 1, stats, best_value, best_point)
         return new, (), feedback, info
@@ -658,7 +675,9 @@ class SEAParams(NamedTuple):
     """The SEA model (Sachs et al. 2022) for linear or quadratic losses.
 
     Round ``t``'s expected centre (or linear vector) is chosen by an oblivious
-    adversary, ``m_t = mean + adversarial (-1)^t direction``; the realised one is
+    adversary, ``m_t = mean + adversarial s_t direction`` with the sign
+    ``s_t = (-1)^{floor(t / period)}`` (switching every ``period`` rounds); the
+    realised one is
     ``m_t + sigma xi_t`` with ``xi_t ~ N(0, I / d)`` (``E ||xi||^2 = 1``).
     """
 
@@ -667,19 +686,29 @@ class SEAParams(NamedTuple):
     sigma: Array  # [] stochastic standard deviation
     adversarial: Array  # [] adversarial amplitude
     curvature: Array  # [] lambda (quadratic losses; 1 for linear)
+    period: Array  # [] rounds between sign switches of the adversarial part (>= 1)
+
+
+class SEAComparatorParams(NamedTuple):
+    """A SEA instance and a comparator ``u`` (``sea_model(comparator=...)``)."""
+
+    sea: SEAParams
+    comparator: Array  # [d]
 
 
 def sea_variations(params: SEAParams, num_rounds: int, quadratic: bool) -> tuple:
     """``(sigma^2_{1:T}, Sigma^2_{1:T})`` of the SEA instance, exactly.
 
     ``sigma_t^2 = max_x E ||grad f_t(x) - grad F_t(x)||^2 = lambda^2 sigma^2`` and
-    ``Sigma_t^2 = sup_x ||grad F_t(x) - grad F_{t-1}(x)||^2 = (2 lambda A)^2`` for
-    ``t >= 2`` (``F_t = E f_t``; Sachs et al. 2022, Section 2; Chen et al. 2023,
-    Eq. (2)-(3)); linear losses have lambda = 1 in these formulas.
+    ``Sigma_t^2 = sup_x ||grad F_t(x) - grad F_{t-1}(x)||^2 = (2 lambda A)^2`` at
+    the ``floor((T - 1) / period)`` switches and 0 otherwise (``F_t = E f_t``;
+    Sachs et al. 2022, Section 2; Chen et al. 2023, Eq. (2)-(3)); linear losses
+    have lambda = 1 in these formulas.
     """
     lam = np.asarray(params.curvature) if quadratic else 1.0
     sigma2 = num_rounds * (lam * np.asarray(params.sigma)) ** 2
-    adv2 = (num_rounds - 1) * (2 * lam * np.asarray(params.adversarial)) ** 2
+    switches = np.floor((num_rounds - 1) / np.asarray(params.period))
+    adv2 = switches * (2 * lam * np.asarray(params.adversarial)) ** 2
     return sigma2, adv2
 
 
@@ -692,15 +721,23 @@ def sea_model(
     curvature: float = 1.0,
     mean=None,
     radius: float = 1.0,
+    comparator=None,
+    noise: str = "gaussian",
+    period: float = 1.0,
 ) -> Env:
     """The stochastically extended adversarial (SEA) model on a ball.
 
     ``sigma`` sets the cumulative stochastic variance ``sigma^2_{1:T} = T lambda^2
-    sigma^2`` and ``adversarial`` the cumulative adversarial variation
-    ``Sigma^2_{1:T} = 4 (T - 1) lambda^2 A^2`` independently (see
+    sigma^2`` and ``adversarial`` (with ``period``) the cumulative adversarial
+    variation ``Sigma^2_{1:T} = 4 floor((T - 1) / period) lambda^2 A^2``
+    independently (see
     :func:`sea_variations`): ``sigma = 0`` is a fully adversarial (deterministic,
     oscillating) sequence, ``adversarial = 0`` an i.i.d. one. Batch instances through
-    ``SEAParams`` (``experiments.runner.run(..., instances=...)``).
+    ``SEAParams`` (``experiments.runner.run(..., instances=...)``). With
+    ``comparator`` (a point ``u``, [d]) the params are :class:`SEAComparatorParams`
+    and the info reports the regret against ``u`` too. ``noise='sphere'`` draws
+    ``xi_t`` uniformly on the unit sphere (``+-1`` in 1-D) instead of Gaussian, so
+    gradients stay bounded by ``||mean|| + A + sigma``.
 
     Losses: ``linear`` ``f_t(x) = <m_t + sigma xi_t, x>``, or ``quadratic``
     ``f_t(x) = lambda/2 ||x - m_t - sigma xi_t||^2``.
@@ -715,6 +752,8 @@ def sea_model(
     check_nonnegative(sigma, "sigma")
     check_nonnegative(adversarial, "adversarial")
     check_positive(curvature, "curvature")
+    if noise not in ("gaussian", "sphere"):
+        raise ValueError(f"noise must be 'gaussian' or 'sphere', got {noise!r}")
     if loss not in ("linear", "quadratic"):
         raise ValueError(f"loss must be 'linear' or 'quadratic', got {loss!r}")
     if mean is None:
@@ -722,13 +761,25 @@ def sea_model(
         mean[0] = 0.5
     direction = np.zeros(dim)
     direction[-1] = 1.0
+    if is_concrete(period) and not float(period) >= 1:
+        raise ValueError(f"period must be >= 1, got {period!r}")
     params = SEAParams(
-        _as(mean), _as(direction), _as(sigma), _as(adversarial), _as(curvature)
+        _as(mean),
+        _as(direction),
+        _as(sigma),
+        _as(adversarial),
+        _as(curvature),
+        _as(period),
     )
 
     def centre(key, params, t):
-        sign = jnp.where(t % 2 == 0, 1.0, -1.0)
-        xi = jax.random.normal(key, params.mean.shape, params.mean.dtype) / np.sqrt(dim)
+        phase = jnp.floor(t / params.period).astype(jnp.int32)
+        sign = jnp.where(phase % 2 == 0, 1.0, -1.0)
+        xi = jax.random.normal(key, params.mean.shape, params.mean.dtype)
+        if noise == "sphere":
+            xi = xi / jnp.maximum(jnp.linalg.norm(xi), 1e-30)
+        else:
+            xi = xi / np.sqrt(dim)
         return (
             params.mean
             + params.adversarial * sign * params.direction
@@ -747,7 +798,22 @@ def sea_model(
             return QuadraticLoss(centre(key, params, t), params.curvature)
 
         family = _quadratic_family()
-    return oco_env(domain, family, stream, params, name=f"sea_{loss}")
+    if comparator is None:
+        return oco_env(domain, family, stream, params, name=f"sea_{loss}")
+    params = SEAComparatorParams(params, _as(comparator))
+    sea_stream = stream
+
+    def stream(key, params, t):  # noqa: F811
+        return sea_stream(key, params.sea, t)
+
+    return oco_env(
+        domain,
+        family,
+        stream,
+        params,
+        name=f"sea_{loss}",
+        comparator_fn=lambda params: params.comparator,
+    )
 
 
 class IIDQuadraticParams(NamedTuple):
@@ -909,6 +975,63 @@ def portfolio_pool(
     )
     family = _portfolio_family(check_int(solver_iters, "solver_iters"))
     return oco_env(domain, family, _pool_stream, params, name="portfolio")
+
+
+def _absolute_family() -> LossFamily:
+    """``f(x) = ||x - z||_1`` with ``z`` from a finite pool (``PoolLoss.features``);
+    the hindsight minimiser is a coordinatewise weighted median of the pool, found
+    exactly by evaluating ``F`` at the pool's points (its kinks)."""
+
+    def value(theta, x):
+        return jnp.sum(jnp.abs(x - theta.features))
+
+    def grad(theta, x):
+        return jnp.sign(x - theta.features)
+
+    def stats_init(params, domain):
+        return _zeros_kahan(params.features.shape[:1])
+
+    def stats_add(stats, theta):
+        k = stats.total.shape[0]
+        return kahan_add(stats, jax.nn.one_hot(theta.index, k, dtype=stats.total.dtype))
+
+    def hindsight(stats, warm, params, domain):
+        if domain.kind != "box":
+            raise ValueError("absolute losses are defined on a box domain")
+        counts, z = stats.value, params.features  # [K], [K, d]
+        # per coordinate j: F_j(v) = sum_k n_k |v - z_kj|, evaluated at v = z_ij.
+        zc = jnp.clip(z, -domain.radius, domain.radius)
+        per = jnp.sum(counts[None, :, None] * jnp.abs(zc[:, None, :] - z[None]), 1)
+        best = jnp.argmin(per, axis=0)  # [d]
+        x = jnp.take_along_axis(zc, best[None], 0)[0]
+        return jnp.sum(jnp.min(per, axis=0)), x
+
+    def round_min(theta, domain):
+        x = jnp.clip(theta.features, -domain.radius, domain.radius)
+        return jnp.sum(jnp.abs(x - theta.features))
+
+    return LossFamily(
+        "absolute", value, grad, stats_init, stats_add, hindsight, round_min
+    )
+
+
+def absolute_loss_1d(target: float = 1.0, *, spread: float = 1.0, radius: float = 1e6):
+    """``f_t(x) = |x - z_t|`` on the line, ``z_t = target +- spread`` with
+    probability 1/2 each (a 1-Lipschitz loss whose minimisers sit around ``target``):
+    the comparator norm is ``|target|``, swept by batching instances
+    (:func:`absolute_loss_params`). Used for parameter-free learners (figure 4)."""
+    domain = make_domain("box", 1, radius)
+    params = absolute_loss_params([target], spread)
+    params = jax.tree.map(lambda x: x[0], params)
+    return oco_env(domain, _absolute_family(), _pool_stream, params, name="absolute")
+
+
+def absolute_loss_params(targets, spread: float = 1.0) -> PoolParams:
+    """A batch of :func:`absolute_loss_1d` instances, one per target ([I, ...])."""
+    t = np.asarray(targets, np.float64)[:, None, None]
+    pool = np.concatenate([t - spread, t + spread], axis=1)  # [I, 2, 1]
+    n = t.shape[0]
+    return PoolParams(_as(pool), _as(np.ones((n, 2))), _as(np.full((n, 2), 0.5)))
 
 
 # --------------------------------------------------------------------------------------
