@@ -114,7 +114,7 @@ def plot(arrays: dict, config: Config, path) -> None:
                     f"{finals[name][i, j]:.1f}",
                     ha="center",
                     va="center",
-                    color="w",
+                    color="k",
                     fontsize=7,
                 )
     fig.colorbar(im, ax=axes[len(names) - 1], shrink=0.8)
@@ -128,7 +128,7 @@ def plot(arrays: dict, config: Config, path) -> None:
             x[order],
             mean,
             yerr=[mean - low, high - mean],
-            fmt="o-",
+            fmt="o",
             ms=3,
             color=plotting.COLORS[k],
             label=name,
