@@ -7,11 +7,20 @@ Command (full, writes figures/oco_experts.png and its results):
 
 Expected: on the adversarial sequence (losses ``(0, 1/9, .., 1)`` and its reverse in
 phases of growing length, so the leader keeps changing; linear y axis: the regret
-turns negative at phase ends) Hedge (anytime rate), Hedge
+turns negative at phase ends; symlog y axis) Hedge (anytime rate), Hedge
 with the doubling trick, AdaHedge, optimistic Hedge and KT experts all stay below the
 dashed ``sqrt(T ln N)`` line; on stochastic Bernoulli losses with a 0.1 gap AdaHedge
 (which becomes follow-the-leader when the mixability gap stays small) and KT experts
 have bounded regret while the worst-case-tuned Hedge keeps growing like ``sqrt(T)``.
+
+Measured (full run): adversarial, KT experts' regret is about -4,600 at T = 10^4: it
+tracks the leader of each long phase (coin betting's wealth on the new leader grows
+exponentially within a phase), beating the best fixed expert, which pays 1 on half
+the rounds; the Hedge variants stay between -10 and +30. Stochastic: anytime Hedge
+and AdaHedge coincide and plateau near 12 (a decreasing rate adapts to a gap),
+optimistic Hedge plateaus near 40, KT experts grows slowly (~55 at 10^4) and Hedge
+with the doubling trick, restarting from scratch at every epoch, follows
+``sqrt(T ln N)``.
 """
 
 from __future__ import annotations
@@ -86,7 +95,9 @@ def plot(arrays: dict, config: Config, path) -> None:
             "deterministic" if regime == "adversarial" else f"{config.num_seeds} seeds"
         )
         ax.set_title(f"{regime} experts, N = {config.num_experts} ({seeds})")
-        if not adversarial:
+        if adversarial:
+            ax.set_yscale("symlog", linthresh=10)
+        else:
             ax.set_ylim(bottom=0.1)
     plotting.save_figure(fig, path)
 

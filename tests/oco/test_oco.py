@@ -15,6 +15,7 @@ from algorithms.oco import (
     ftrl,
     hedge,
     kt_coin_betting,
+    kt_experts,
     log_barrier_argmin,
     ogd,
     ons,
@@ -392,3 +393,34 @@ def test_errors():
         ftrl(dom, regularizer="entropy")
     with pytest.raises(ValueError, match="ball"):
         ons(oco.Domain("simplex", 3))
+
+
+def test_kt_experts_matches_numpy_reference():
+    """Orabona and Pál (2016), coin-betting experts with the KT bettor, as a loop."""
+    with jax.enable_x64(True):
+        env = oco.experts(4, adversarial=True, first_phase=3, growth=1.5)
+        actions, _, fbs = play(kt_experts(4), env, 30)
+        coin_sum, wealth, bets = np.zeros(4), np.ones(4), np.zeros(4)
+        p = np.full(4, 0.25)
+        for t, fb in enumerate(fbs, start=1):
+            np.testing.assert_allclose(actions[t - 1], p, atol=1e-10)
+            loss = np.asarray(fb.grad)
+            edge = p @ loss - loss
+            coin = np.where(bets > 0, edge, np.maximum(edge, 0))
+            wealth = wealth + coin * bets
+            coin_sum = coin_sum + coin
+            bets = coin_sum / (t + 1) * wealth
+            pos = np.maximum(bets, 0)
+            p = pos / pos.sum() if pos.sum() > 0 else np.full(4, 0.25)
+
+
+def test_absolute_loss_hindsight_is_the_median_value():
+    """min_x sum_t |x - z_t| (a weighted median) against a brute-force grid."""
+    with jax.enable_x64(True):
+        env = oco.absolute_loss_1d(target=3.0, spread=1.0, radius=100.0)
+        _, infos, fbs = play(ogd(oco.Domain("box", 1, 100.0)), env, 41)
+        z = np.array([float(fb.loss_params.features[0]) for fb in fbs])
+        grid = np.linspace(0, 6, 6001)
+        brute = np.min(np.abs(grid[:, None] - z[None]).sum(1))
+        got = float(np.sum(infos.loss) - np.sum(infos.regret))
+        np.testing.assert_allclose(got, brute, atol=1e-9)
