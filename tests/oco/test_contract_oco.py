@@ -26,7 +26,7 @@ def _env_for(name):
 # The fast suite keeps one learner per module / mechanism (projection, lazy FTRL,
 # bisection, eigen-projection, experts, coin betting, meta-learning); every learner is
 # checked under -m slow (the contract costs ~3 s of compilation per learner).
-FAST = ("ogd", "ftrl_log_barrier", "ons", "optimistic_omd", "adahedge", "kt", "ader")
+FAST = ("ogd", "kt", "ader")
 PARAMS = [
     pytest.param(n, marks=() if n in FAST else pytest.mark.slow) for n in ALGORITHMS
 ]

@@ -105,7 +105,15 @@ def _hindsight_reference(env, feedbacks, objective, x0, constraint):
     ).fun
 
 
-@pytest.mark.parametrize("name", ["quadratic", "regression", "logistic", "portfolio"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "quadratic",
+        pytest.param("regression", marks=pytest.mark.slow),
+        pytest.param("logistic", marks=pytest.mark.slow),
+        "portfolio",
+    ],
+)
 def test_hindsight_minimum_matches_scipy(name):
     """The telescoped regret's comparator min_x F_T(x) against a SciPy solve over the
     stored losses (and a quadratic in closed form: the projected mean centre)."""
