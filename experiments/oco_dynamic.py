@@ -13,6 +13,12 @@ and lags a moving target (its dynamic regret grows roughly linearly in ``P_T``);
 (meta Hedge over a pool of OGD step sizes) follows the dashed
 ``sqrt(T (1 + P_T))`` shape (Zhang, Lu, Zhou 2018, Theorem 4); a fixed large OGD step
 tracks well when the target moves fast and wastes regret when it does not.
+
+Measured (full run, T = 5,000): Ader's dynamic regret goes from 3 (P_T = 0) to 160
+(P_T = 1,000), on the dashed ``0.071 sqrt(T (1 + P_T))`` shape from P_T ~ 10 on;
+OGD with ``D/(G sqrt t)`` goes from 0.3 to 1,600 (it saturates once it no longer
+follows the target at all); the fixed step 0.5 is lowest up to P_T = 300 (a
+well-tuned step for this drift speed) and 2x above Ader at P_T = 1,000.
 """
 
 from __future__ import annotations
