@@ -13,6 +13,13 @@ attribute group its regret against the group's own best linear predictor grows
 linearly in the group's rounds. The groupwise algorithm (Acharya et al. 2024: sleeping
 experts over per-group regressors) has sublinear regret on every group at once, and
 even beats the single regressor on "everyone" (its mixture is not a linear model).
+
+Measured (full run, T = 5,000, 100 seeds): the single VAW's regret at T is about
+1,400 on each ``b_j = 1`` group and 1,230 on each ``b_j = 0`` group (linear in the
+group's ~2,500 rounds) and 130 on everyone; the groupwise algorithm's is between -120
+and +30 on the ``b_j = 1`` groups (it peaks near 100 around t = 1,000 while the
+per-group regressors learn), -440 to -570 on the ``b_j = 0`` groups and -3,000 on
+everyone.
 """
 
 from __future__ import annotations
