@@ -432,3 +432,51 @@ def test_absolute_loss_hindsight_is_the_median_value():
         brute = np.min(np.abs(grid[:, None] - z[None]).sum(1))
         got = float(np.sum(infos.loss) - np.sum(infos.regret))
         np.testing.assert_allclose(got, brute, atol=1e-9)
+
+
+def test_ader_matches_numpy_reference():
+    """Zhang, Lu, Zhou (2018): pool eta_i = 2^{i-1} sqrt(7 D^2 / (2 G^2 T)), prior
+    (1 + 1/N) / (i (i + 1)), meta Hedge on <g_t, x_{t,i}>, experts OGD on g_t."""
+    from algorithms.oco import ader, ader_step_sizes
+
+    with jax.enable_x64(True):
+        dom, horizon = oco.Domain("ball", 2), 50
+        etas = ader_step_sizes(dom, horizon)
+        num = int(np.ceil(np.log2(np.sqrt(1 + 4 * horizon / 7)))) + 1
+        np.testing.assert_allclose(
+            etas, 2.0 ** np.arange(num) * np.sqrt(7 * 4 / (2 * horizon))
+        )
+        env = oco.drifting_quadratic(2, path_length=5.0, num_rounds=horizon)
+        actions, _, fbs = play(ader(dom, horizon), env, 12)
+        i = np.arange(1, num + 1)
+        w = (1 + 1 / num) / (i * (i + 1))
+        w = w / w.sum()
+        experts = np.zeros((num, 2))
+        alpha = np.sqrt(8 / horizon) / 2.0
+        for t, fb in enumerate(fbs):
+            np.testing.assert_allclose(actions[t], w @ experts, atol=1e-10)
+            g = np.asarray(fb.grad)
+            w = w * np.exp(-alpha * experts @ g)
+            w = w / w.sum()
+            experts = experts - etas[:, None] * g
+            norms = np.linalg.norm(experts, axis=1, keepdims=True)
+            experts = experts * np.minimum(1, 1 / np.maximum(norms, 1e-300))
+
+
+@pytest.mark.parametrize("name", ["optimistic_omd", "optimistic_ftrl"])
+def test_optimistic_methods_have_constant_regret_on_a_constant_loss(name):
+    """sigma = Sigma = 0: the hint is exact after round 1, so the regret is O(1)
+    (Chen et al. 2023, Theorem 1: O(D sqrt(delta + ||g_1||^2))); OGD's is too here,
+    the check is that the optimistic regret does not grow from T = 50 to 150."""
+    from algorithms.oco import optimistic_ftrl, optimistic_omd
+
+    with jax.enable_x64(True):
+        env = oco.sea_model(2, sigma=0.0, adversarial=0.0, mean=[0.6, -0.3])
+        dom = oco.Domain("ball", 2)
+        learner = (
+            optimistic_omd(dom) if name == "optimistic_omd" else optimistic_ftrl(dom)
+        )
+        _, infos, _ = play(learner, env, 150)
+        regret = np.cumsum(infos.regret)
+        assert regret[-1] <= 2 * 2 * 1.0  # D * G * 2
+        assert abs(regret[-1] - regret[49]) < 1e-6
