@@ -16,7 +16,8 @@ have bounded regret while the worst-case-tuned Hedge keeps growing like ``sqrt(T
 Measured (full run): adversarial, KT experts' regret is about -4,600 at T = 10^4: it
 tracks the leader of each long phase (coin betting's wealth on the new leader grows
 exponentially within a phase), beating the best fixed expert, which pays 1 on half
-the rounds; the Hedge variants stay between -10 and +30. Stochastic: anytime Hedge
+the rounds; the Hedge variants end between -4 (optimistic) and +25. Stochastic:
+anytime Hedge
 and AdaHedge coincide and plateau near 12 (a decreasing rate adapts to a gap),
 optimistic Hedge plateaus near 40, KT experts grows slowly (~55 at 10^4) and Hedge
 with the doubling trick, restarting from scratch at every epoch, follows
