@@ -17,8 +17,8 @@ Measured (full run): adversarial, KT experts' regret is about -4,600 at T = 10^4
 tracks the leader of each long phase (coin betting's wealth on the new leader grows
 exponentially within a phase), beating the best fixed expert, which pays 1 on half
 the rounds; the Hedge variants end between -4 (optimistic) and +25. Stochastic:
-anytime Hedge
-and AdaHedge coincide and plateau near 12 (a decreasing rate adapts to a gap),
+anytime Hedge and AdaHedge coincide and plateau near 12 (a decreasing rate adapts
+to a gap),
 optimistic Hedge plateaus near 40, KT experts grows slowly (~55 at 10^4) and Hedge
 with the doubling trick, restarting from scratch at every epoch, follows
 ``sqrt(T ln N)``.
