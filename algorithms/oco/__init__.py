@@ -1,0 +1,113 @@
+"""Online convex optimisation and experts learners, with a registry.
+
+``ALGORITHMS[name]`` is a builder ``(domain, horizon) -> Learner`` with default tuning
+(Lipschitz constant 1, strong convexity / exp-concavity 1); ``DOMAINS[name]`` the
+domain kinds it accepts. Learners read ``feedback.grad`` of ``envs.oco.OCOFeedback``.
+"""
+
+from __future__ import annotations
+
+from algorithms.oco.dynamic import ader, ader_step_sizes
+from algorithms.oco.experts import adahedge, hedge, kt_experts, optimistic_hedge
+from algorithms.oco.gradient import (
+    adagrad,
+    exponentiated_gradient,
+    ftl,
+    ftrl,
+    log_barrier_argmin,
+    ogd,
+    omd,
+    ons,
+    optimistic_ftrl,
+    optimistic_omd,
+)
+from algorithms.oco.parameter_free import kt_coin_betting
+
+ALL = ("simplex", "ball", "box")
+
+ALGORITHMS = {
+    "ogd": lambda dom, T: ogd(dom, schedule="sqrt"),
+    "ogd_strongly_convex": lambda dom, T: ogd(dom, schedule="strongly_convex"),
+    "omd_entropic": lambda dom, T: omd(
+        dom, mirror="entropic", step_size=(2 / T) ** 0.5
+    ),
+    "ftrl_l2": lambda dom, T: ftrl(dom, regularizer="l2", step_size=T**-0.5),
+    "ftrl_entropy": lambda dom, T: ftrl(dom, regularizer="entropy", step_size=T**-0.5),
+    "ftrl_log_barrier": lambda dom, T: ftrl(
+        dom, regularizer="log_barrier", step_size=T**-0.5
+    ),
+    "ftl": lambda dom, T: ftl(dom),
+    "adagrad": lambda dom, T: adagrad(dom, step_size=dom.radius),
+    "adagrad_full": lambda dom, T: adagrad(dom, step_size=dom.radius, full=True),
+    "ons": lambda dom, T: ons(dom),
+    "optimistic_omd": lambda dom, T: optimistic_omd(dom, curvature="convex"),
+    "optimistic_omd_sc": lambda dom, T: optimistic_omd(
+        dom, curvature="strongly_convex"
+    ),
+    "optimistic_omd_ec": lambda dom, T: optimistic_omd(dom, curvature="exp_concave"),
+    "optimistic_ftrl": lambda dom, T: optimistic_ftrl(dom),
+    "hedge": lambda dom, T: hedge(dom.dim, rate="anytime"),
+    "hedge_fixed": lambda dom, T: hedge(dom.dim, rate="fixed", horizon=T),
+    "hedge_doubling": lambda dom, T: hedge(dom.dim, rate="doubling"),
+    "adahedge": lambda dom, T: adahedge(dom.dim),
+    "optimistic_hedge": lambda dom, T: optimistic_hedge(dom.dim),
+    "kt_experts": lambda dom, T: kt_experts(dom.dim),
+    "kt": lambda dom, T: kt_coin_betting(dom.dim),
+    "ader": lambda dom, T: ader(dom, T),
+}
+
+SIMPLEX = ("simplex",)
+DOMAINS = {name: ALL for name in ALGORITHMS}
+DOMAINS.update(
+    {
+        "omd_entropic": SIMPLEX,
+        "ftrl_entropy": SIMPLEX,
+        "ftrl_log_barrier": SIMPLEX,
+        "adagrad": ("ball", "box"),
+        "adagrad_full": ("ball",),
+        "ons": ("ball",),
+        "optimistic_omd_ec": ("ball",),
+        "hedge": SIMPLEX,
+        "hedge_fixed": SIMPLEX,
+        "hedge_doubling": SIMPLEX,
+        "adahedge": SIMPLEX,
+        "optimistic_hedge": SIMPLEX,
+        "kt_experts": SIMPLEX,
+        "kt": ("ball",),
+    }
+)
+
+
+def make_learner(name: str, domain, horizon: int):
+    """The registered learner ``name`` with default tuning for ``domain`` and T."""
+    if name not in ALGORITHMS:
+        raise ValueError(
+            f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}"
+        )
+    if domain.kind not in DOMAINS[name]:
+        raise ValueError(f"{name} does not support {domain.kind} domains")
+    return ALGORITHMS[name](domain, horizon)
+
+
+__all__ = [
+    "ALGORITHMS",
+    "DOMAINS",
+    "adagrad",
+    "adahedge",
+    "ader",
+    "ader_step_sizes",
+    "exponentiated_gradient",
+    "ftl",
+    "ftrl",
+    "hedge",
+    "kt_coin_betting",
+    "kt_experts",
+    "log_barrier_argmin",
+    "make_learner",
+    "ogd",
+    "omd",
+    "ons",
+    "optimistic_ftrl",
+    "optimistic_hedge",
+    "optimistic_omd",
+]
