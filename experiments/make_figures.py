@@ -22,6 +22,14 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "bandit_sensitivity",
         "bandit_adversarial",
     ),
+    "oco": (
+        "oco_sea",
+        "oco_rates",
+        "oco_experts",
+        "oco_parameter_free",
+        "oco_dynamic",
+        "oco_groupwise",
+    ),
 }
 
 
