@@ -199,7 +199,8 @@ def format_report(config: Config, r: dict) -> str:
         "",
         f"per-round cost, first chunk {r['early_round_s'] * 1e3:.3f} ms, last chunk "
         f"{r['late_round_s'] * 1e3:.3f} ms (ratio "
-        f"{r['late_round_s'] / r['early_round_s']:.2f}; no growth with t)",
+        f"{r['late_round_s'] / r['early_round_s']:.2f}; ~1 = no growth with t, "
+        "on an unloaded machine)",
         f"mean final regret (JAX): {r['mean_regret']:.1f}",
     ]
     return "\n".join(lines)
