@@ -22,6 +22,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "bandit_sensitivity",
         "bandit_adversarial",
     ),
+    "linear_bandits": ("linbandit_regret", "linbandit_offline"),
     "oco": (
         "oco_sea",
         "oco_rates",
