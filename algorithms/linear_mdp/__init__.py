@@ -1,0 +1,46 @@
+"""Learners for linear MDPs and linear mixture MDPs (``envs.linear_mdp``).
+
+``ALGORITHMS`` maps a CLI name to a builder ``(num_states, num_actions, dim, horizon)
+-> Learner`` with the default tuning; ``ENV_KIND`` says which environment family each
+expects (``"linear"``: :class:`~envs.linear_mdp.LinearMDPObs`; ``"mixture"``:
+:class:`~envs.linear_mdp.LinearMixtureObs`).
+"""
+
+from algorithms.linear_mdp.lsvi import (
+    LSVIPHEState,
+    LSVIStats,
+    LSVIUCBState,
+    elliptical_bonus,
+    init_lsvi_stats,
+    lsvi_phe,
+    lsvi_q_values,
+    lsvi_ucb,
+    perturbed_q_values,
+    sherman_morrison,
+    update_lsvi_stats,
+)
+
+ALGORITHMS = {
+    "lsvi_ucb": lsvi_ucb,
+    "lsvi_phe": lsvi_phe,
+}
+ENV_KIND = {
+    "lsvi_ucb": "linear",
+    "lsvi_phe": "linear",
+}
+
+__all__ = [
+    "ALGORITHMS",
+    "ENV_KIND",
+    "LSVIPHEState",
+    "LSVIStats",
+    "LSVIUCBState",
+    "elliptical_bonus",
+    "init_lsvi_stats",
+    "lsvi_phe",
+    "lsvi_q_values",
+    "lsvi_ucb",
+    "perturbed_q_values",
+    "sherman_morrison",
+    "update_lsvi_stats",
+]
