@@ -19,14 +19,24 @@ from algorithms.linear_mdp.lsvi import (
     sherman_morrison,
     update_lsvi_stats,
 )
+from algorithms.linear_mdp.mixture import (
+    UCRLVTRState,
+    ucrl_vtr,
+    ucrl_vtr_plus,
+    vtr_q_values,
+)
 
 ALGORITHMS = {
     "lsvi_ucb": lsvi_ucb,
     "lsvi_phe": lsvi_phe,
+    "ucrl_vtr": ucrl_vtr,
+    "ucrl_vtr_plus": ucrl_vtr_plus,
 }
 ENV_KIND = {
     "lsvi_ucb": "linear",
     "lsvi_phe": "linear",
+    "ucrl_vtr": "mixture",
+    "ucrl_vtr_plus": "mixture",
 }
 
 __all__ = [
@@ -35,6 +45,7 @@ __all__ = [
     "LSVIPHEState",
     "LSVIStats",
     "LSVIUCBState",
+    "UCRLVTRState",
     "elliptical_bonus",
     "init_lsvi_stats",
     "lsvi_phe",
@@ -42,5 +53,8 @@ __all__ = [
     "lsvi_ucb",
     "perturbed_q_values",
     "sherman_morrison",
+    "ucrl_vtr",
+    "ucrl_vtr_plus",
     "update_lsvi_stats",
+    "vtr_q_values",
 ]
