@@ -1,11 +1,14 @@
 """The benchmark's NumPy LSVI-UCB computes the same Q-values as ours."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from algorithms.linear_mdp import init_lsvi_stats, lsvi_q_values, update_lsvi_stats
 from envs.tabular_mdp import Trajectory
 from experiments.benchmark_linear_mdp import numpy_lsvi_ucb_q
+
+_jit_update = jax.jit(update_lsvi_stats, static_argnames="refresh_every")
 
 
 def test_numpy_benchmark_side_equals_ours_on_the_same_history():
@@ -20,7 +23,9 @@ def test_numpy_benchmark_side_equals_ours_on_the_same_history():
         traj = Trajectory(
             jnp.asarray(states[i]), jnp.asarray(actions[i]), jnp.asarray(rewards[i])
         )
-        stats = update_lsvi_stats(stats, jnp.asarray(features, jnp.float32), traj, 5)
+        stats = _jit_update(
+            stats, jnp.asarray(features, jnp.float32), traj, refresh_every=5
+        )
     ours = lsvi_q_values(jnp.asarray(features, jnp.float32), stats, 0.8)
     ref = numpy_lsvi_ucb_q(features, states, actions, rewards, 0.8, 1.0, horizon)
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-4)

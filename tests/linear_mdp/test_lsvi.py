@@ -28,6 +28,8 @@ from envs.tabular_mdp import (
 )
 from experiments.runner import run
 
+_jit_update = jax.jit(update_lsvi_stats, static_argnames="refresh_every")
+
 
 def _numpy_lsvi_ucb_q(features, history, beta, reg, horizon):
     """rlberry's structure: re-read the whole history every episode, plain loops."""
@@ -59,7 +61,7 @@ def _stats_from_history(features, history, num_states, horizon, reg):
         traj = Trajectory(
             jnp.asarray(states[:horizon]), jnp.asarray(actions), jnp.asarray(rewards)
         )
-        stats = update_lsvi_stats(stats, jnp.asarray(features), traj, 4)
+        stats = _jit_update(stats, jnp.asarray(features), traj, refresh_every=4)
     return stats
 
 
