@@ -23,6 +23,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "bandit_adversarial",
     ),
     "linear_bandits": ("linbandit_regret", "linbandit_offline"),
+    "linear_mdp": ("linmdp_regret", "linmdp_mixture"),
     "oco": (
         "oco_sea",
         "oco_rates",
