@@ -143,11 +143,11 @@ def check_preference_matrix(P, *, atol: float = 1e-6) -> np.ndarray:
         )
     if not np.all(np.isfinite(P)) or np.any(P < -atol) or np.any(P > 1 + atol):
         raise ValueError("preference probabilities must lie in [0, 1]")
+    if not np.allclose(np.diag(P), 0.5, atol=atol):
+        raise ValueError("a preference matrix needs diagonal 1/2")
     if not np.allclose(P + P.T, 1.0, atol=atol):
         err = np.max(np.abs(P + P.T - 1.0))
         raise ValueError(f"a preference matrix needs P + P^T = 1 (max error {err:.3g})")
-    if not np.allclose(np.diag(P), 0.5, atol=atol):
-        raise ValueError("a preference matrix needs diagonal 1/2")
     return P
 
 
@@ -392,14 +392,18 @@ def _regularized_nash(A, beta, mu_x, mu_y, num_stages, newton_steps, final_steps
         jac = eye + jnp.concatenate([top, bot], axis=0)
         return z - jnp.linalg.solve(jac, F)
 
-    def stage(k, z):
-        b = beta0 * ratio ** (k + 1)
-        return jax.lax.fori_loop(0, newton_steps, lambda _, w: newton(w, b), z)
-
+    # One loop over a schedule of betas (one compiled Newton body): 50 steps at
+    # beta_0, then newton_steps per stage down the geometric path, then final_steps.
+    stages = beta0 * ratio ** jnp.arange(1, num_stages + 1, dtype=dtype)
+    schedule = jnp.concatenate(
+        [
+            jnp.full((50,), beta0, dtype),
+            jnp.repeat(stages, newton_steps),
+            jnp.full((final_steps,), beta, dtype),
+        ]
+    )
     z0 = jnp.concatenate([lmx, lmy])
-    z0 = jax.lax.fori_loop(0, 50, lambda _, w: newton(w, beta0), z0)
-    z = jax.lax.fori_loop(0, num_stages, stage, z0)
-    z = jax.lax.fori_loop(0, final_steps, lambda _, w: newton(w, beta), z)
+    z = jax.lax.fori_loop(0, schedule.shape[0], lambda k, w: newton(w, schedule[k]), z0)
     return jax.nn.softmax(z[:n]), jax.nn.softmax(z[n:])
 
 
