@@ -140,12 +140,12 @@ def online_ipo_gradient(num_responses: int, *, eta=0.1) -> Learner:
     online IPO loss (samples from the current policy, stop-gradient):
 
     .. math::
-        \\theta_{t+1} = \\theta_t - \\eta\\,\\pi_t\\odot\\big(\\beta(r_t - \\langle
+        \\theta_{t+1} = \\theta_t - 2\\eta\\,\\pi_t\\odot\\big(\\beta(r_t - \\langle
         \\pi_t, r_t\\rangle) - (g_t - \\langle\\pi_t, g_t\\rangle)\\big),\\quad
         r_t = \\log(\\pi_t/\\mu),\\ g_t = P\\pi_t,
 
     the exact gradient of ``(beta/2) E_{y,y'~pi_t}[(h_theta(y,y') - (P(y>y')-1/2)/beta)^2]``
-    (derivation in the module's tests). Preconditioning by ``1/pi`` gives
+    (derivation in the module's tests). Preconditioning by ``1/(2 pi)`` gives
     :func:`online_mirror_descent`.
 
     References:
@@ -162,7 +162,7 @@ def online_ipo_gradient(num_responses: int, *, eta=0.1) -> Learner:
         pi = jnp.exp(state.logits)
         r = state.logits - jnp.log(obs.mu_x)
         g = feedback.row
-        grad = pi * (obs.beta * (r - pi @ r) - (g - pi @ g))
+        grad = 2.0 * pi * (obs.beta * (r - pi @ r) - (g - pi @ g))
         return PolicyState(normalize_logits(state.logits - eta * grad), state.t + 1)
 
     return Learner(_init(n), act, update)
