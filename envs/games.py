@@ -11,8 +11,8 @@ simplex and maximises, the column player picks ``y`` and minimises
 the KL-regularised game of Nash learning from human feedback when ``beta > 0`` (Munos
 et al. 2023, Sec. 3; Zhou et al. 2025, EGPO, Eq. (2)), the plain matrix game when
 ``beta = 0``. A *preference game* is the constant-sum case ``A = P`` with
-``P[i, j] = Pr(i preferred to j)``, ``P + P^T = 1``, a symmetric game whose (regularised)
-equilibrium is symmetric, ``x* = y*``.
+``P[i, j] = Pr(i preferred to j)``, ``P + P^T = 1``, a symmetric game whose
+(regularised) equilibrium is symmetric, ``x* = y*``.
 
 One round of the protocol is one iteration. The learner's action is a :class:`Play`: the
 iterate ``(x, y)`` it is evaluated on, and the query ``(qx, qy)`` it asks feedback for
@@ -263,8 +263,8 @@ def contextual_preference_matrices(
     """Contextual games: a prompt ``c ~ rho`` is drawn, then ``P_c`` is the game over
     responses to that prompt. Returns ``(P [C, n, n], rho [C])`` with each ``P_c`` an
     EGPO random game and ``rho`` uniform; the contextual objective (a policy per prompt)
-    decomposes into ``C`` independent games weighted by ``rho``, which the runner batches
-    as instances.
+    decomposes into ``C`` independent games weighted by ``rho``, which the runner
+    batches as instances.
     """
     C = check_int(num_contexts, "num_contexts")
     keys = jax.random.split(key, C)

@@ -60,6 +60,10 @@ __all__ = [
 ]
 
 
+def _square(builder):
+    return lambda n, m: builder(n)
+
+
 def _pair(expert):
     return lambda n, m: self_play(expert(n), expert(m))
 
@@ -93,9 +97,7 @@ PAIR_BUILDERS: dict[str, Callable[[int, int], Learner]] = {
 }
 
 ALGORITHMS: dict[str, Callable[[int, int], Learner]] = {
-    **{
-        name: (lambda b: lambda n, m: b(n))(b) for name, b in SYMMETRIC_BUILDERS.items()
-    },
+    **{name: _square(b) for name, b in SYMMETRIC_BUILDERS.items()},
     **PAIR_BUILDERS,
 }
 

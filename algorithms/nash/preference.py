@@ -60,7 +60,8 @@ def nash_md(num_responses: int, *, eta=0.1, decreasing: bool = False) -> Learner
 
     .. math::
         \\pi_t^\\mu \\propto \\pi_t^{1-\\eta\\beta}\\mu^{\\eta\\beta},\\qquad
-        \\pi_{t+1} \\propto \\pi_t^\\mu \\exp\\big(\\eta\\,P(\\cdot \\succ \\pi_t^\\mu)\\big).
+        \\pi_{t+1} \\propto \\pi_t^\\mu
+            \\exp\\big(\\eta\\,P(\\cdot \\succ \\pi_t^\\mu)\\big).
 
     The query is the mixture ``pi_t^mu`` (sampled feedback compares against responses
     drawn from it, as in the paper). ``decreasing=True`` uses
@@ -144,7 +145,8 @@ def online_ipo_gradient(num_responses: int, *, eta=0.1) -> Learner:
         \\pi_t, r_t\\rangle) - (g_t - \\langle\\pi_t, g_t\\rangle)\\big),\\quad
         r_t = \\log(\\pi_t/\\mu),\\ g_t = P\\pi_t,
 
-    the exact gradient of ``(beta/2) E_{y,y'~pi_t}[(h_theta(y,y') - (P(y>y')-1/2)/beta)^2]``
+    the exact gradient of
+    ``(beta/2) E_{y,y'~pi_t}[(h_theta(y,y') - (P(y>y')-1/2)/beta)^2]``
     (derivation in the module's tests). Preconditioning by ``1/(2 pi)`` gives
     :func:`online_mirror_descent`.
 

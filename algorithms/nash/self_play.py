@@ -153,7 +153,8 @@ def regret_matching(num_actions: int, *, plus: bool = False) -> Learner:
 def optimistic_gd(num_actions: int, *, eta=0.1) -> Learner:
     """Optimistic (projected) gradient ascent, two-sequence form (OGDA in self-play):
 
-    ``x_t = Proj(\\hat x_t + eta g_{t-1})``, ``\\hat x_{t+1} = Proj(\\hat x_t + eta g_t)``.
+    ``x_t = Proj(\\hat x_t + eta g_{t-1})``,
+    ``\\hat x_{t+1} = Proj(\\hat x_t + eta g_t)``.
 
     Last-iterate convergence in bilinear games on the simplex, linear with a
     game-dependent constant (Wei, Lee, Zhang, Luo 2021, Theorem 5, number unverified).

@@ -204,9 +204,9 @@ def test_experts_closed_forms():
 
 def test_sampled_egpo_matches_exact_in_expectation():
     # One EGPO half-step from the same state: with sampled feedback the logit update
-    # is linear in g, so its mean over 2,000 seeds equals the exact update; per-coordinate
-    # std of g-hat <= 0.5/sqrt(16) so the mean's error is <= eta * 0.125 / sqrt(2000)
-    # ~ 1.4e-3 (1 sd); 6 sd tolerance.
+    # is linear in g, so its mean over 2,000 seeds equals the exact update;
+    # per-coordinate std of g-hat <= 0.5/sqrt(16), so the mean's error is
+    # <= eta * 0.125 / sqrt(2000) ~ 1.4e-3 (1 sd); 6 sd tolerance.
     beta, eta = 0.1, 0.5
     P = np.asarray(random_preference_matrix(jax.random.key(5), 6))
     mu = np.full(6, 1 / 6)
