@@ -8,12 +8,16 @@ Command:
     python -m experiments.nash_last_iterate          # T = 20,000
     python -m experiments.nash_last_iterate --quick  # T = 3,000 -> results/quick/
 
-Expected: MWU (Hedge self-play) and SPO cycle: their last-iterate gap does not go to
-zero (it grows as the iterates spiral out to the boundary) while their average iterate
-converges like 1/sqrt(T) or faster (no-regret); fictitious play's and RM+'s averages
-converge; OMWU, EGPO (beta = 0, i.e. symmetric mirror prox), mirror prox, Euclidean
-extragradient, OGDA and Halpern converge in the last iterate (linearly for the
-optimistic / extragradient methods on these games with a unique interior equilibrium).
+Expected (and seen in the committed figure): MWU (Hedge self-play), SPO and fictitious
+play cycle: their last-iterate gap stays at 0.1-1 while their average iterate converges
+like 1/sqrt(T) or faster (no-regret); RM+ likewise. On weighted RPS, Euclidean
+extragradient, OMWU, EGPO (beta = 0, identical to symmetric mirror prox, whose curve
+hides it), mirror prox and OGDA converge linearly in the last iterate after a burn-in,
+and Halpern like 1/t. On the rater-mixture game (equilibrium (0.62, 0.09, 0.30), a
+small-probability action) only Euclidean extragradient is linear within T = 20,000;
+OGDA and Halpern reach ~1e-4 to 1e-5 and OMWU / mirror prox / EGPO are still in the
+burn-in whose length grows with 1 / (smallest equilibrium probability) (Wei et al.
+2021's instance-dependent constants).
 """
 
 from __future__ import annotations
