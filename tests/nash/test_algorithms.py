@@ -140,7 +140,7 @@ def test_nash_md_decreasing_step_rate():
     assert kls[-1] < 1e-3
 
 
-@pytest.mark.parametrize("beta", [0.1, 0.03])
+@pytest.mark.parametrize("beta", [0.1, pytest.param(0.03, marks=pytest.mark.slow)])
 def test_egpo_linear_rate(beta):
     # KL(pi*, pi_T) <= (1 - eta beta)^T KL(pi*, pi_0) (EGPO Thm 1 / Cen et al. Thm 1),
     # eta = 1 / (beta + 1) <= 1 / (beta + 2 max|P - 1/2|).
@@ -202,6 +202,7 @@ def test_experts_closed_forms():
         state = learner.update(state, (), x, jnp.asarray(r))
 
 
+@pytest.mark.slow
 def test_sampled_egpo_matches_exact_in_expectation():
     # One EGPO half-step from the same state: with sampled feedback the logit update
     # is linear in g, so its mean over 2,000 seeds equals the exact update;

@@ -110,7 +110,9 @@ def _contraction_nash(A, beta, iters):
     return sm(lx), sm(ly)
 
 
-@pytest.mark.parametrize("beta", [1.0, 0.1, 0.01, 0.001])
+@pytest.mark.parametrize(
+    "beta", [pytest.param(1.0, marks=pytest.mark.slow), 0.1, 0.01, 0.001]
+)
 def test_regularized_nash_fixed_point(beta):
     with jax.enable_x64(True):
         for seed in range(2):
@@ -124,7 +126,7 @@ def test_regularized_nash_fixed_point(beta):
             np.testing.assert_allclose(x, y, atol=1e-10)  # symmetric game
 
 
-@pytest.mark.parametrize("beta", [0.5, 0.1])
+@pytest.mark.parametrize("beta", [pytest.param(0.5, marks=pytest.mark.slow), 0.1])
 def test_regularized_nash_matches_contraction(beta):
     A = np.asarray(random_matrix_game(jax.random.key(7), 4, 5), np.float64)
     # Contraction factor (1 - eta beta) per iteration: 3,000 iterations at beta = 0.1
