@@ -6,7 +6,7 @@ and MMD added. Mean and 95% band over games (x seeds for sampled feedback).
 
 Command:
 
-    python -m experiments.nash_egpo            # T = 4,000 queries, 4 seeds (sampled)
+    python -m experiments.nash_egpo            # T = 3,000 queries, 4 seeds (sampled)
     python -m experiments.nash_egpo --quick    # T = 600, 2 seeds -> results/quick/
 
 One round is one preference-oracle call (a payoff vector ``P q``, exact or estimated
@@ -54,7 +54,7 @@ class Config:
     num_games: int = 10  # random preference games
     num_responses: int = 10  # responses per game (n)
     betas: tuple[float, ...] = (0.001, 0.01, 0.1)  # KL strengths
-    num_rounds: int = 4_000  # preference queries T
+    num_rounds: int = 3_000  # preference queries T
     num_seeds: int = 4  # seeds per game with sampled feedback (exact: 1)
     batch_size: int = 16  # sampled comparisons per response per query
     algorithms: tuple[str, ...] = METHODS  # which learners

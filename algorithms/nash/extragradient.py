@@ -2,6 +2,10 @@
 and the Halpern iteration. One iteration takes two rounds (two oracle calls): round 1
 queries the iterate ``z_t``, round 2 the extrapolated point ``z_{t+1/2}``; both rounds
 are evaluated at ``z_t``.
+
+Theorem, algorithm and equation numbers cited in this module are from memory and
+UNVERIFIED (only the papers' abstracts were accessible while writing it); the bounds the
+tests check numerically are stated where they are used.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ acts with a :class:`envs.games.Play` whose iterate is ``(pi_t, pi_t)`` and whose
 is the policy it needs the win-rate vector of, and updates from ``feedback.row`` =
 ``P q`` (``P(y > q)`` for every response ``y``; exact or estimated from sampled
 comparisons). Tabular forms throughout; ``g`` below is that feedback vector.
+
+Theorem, algorithm and equation numbers cited in this module are from memory and
+UNVERIFIED (only the papers' abstracts were accessible while writing it); the bounds the
+tests check numerically are stated where they are used.
 """
 
 from __future__ import annotations

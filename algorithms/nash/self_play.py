@@ -7,6 +7,10 @@ An *experts learner* acts a distribution ``x`` ([n]) and updates from a reward v
 each player's regret against the best fixed strategy in hindsight is reported by the
 environment (``row_regret``, ``col_regret``); their sum over ``T`` bounds the duality
 gap of the average iterate (Freund and Schapire 1999).
+
+Theorem, algorithm and equation numbers cited in this module are from memory and
+UNVERIFIED (only the papers' abstracts were accessible while writing it); the bounds the
+tests check numerically are stated where they are used.
 """
 
 from __future__ import annotations
