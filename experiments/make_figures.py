@@ -24,6 +24,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "linear_bandits": ("linbandit_regret", "linbandit_offline"),
     "linear_mdp": ("linmdp_regret", "linmdp_mixture"),
+    "nash": (
+        "nash_egpo",
+        "nash_last_iterate",
+        "nash_rate_vs_beta",
+        "nash_scale",
+        "nash_repeated",
+    ),
     "oco": (
         "oco_sea",
         "oco_rates",
