@@ -12,6 +12,10 @@ at several seed counts, for three implementations of the SAME algorithm:
 * NumPy vectorised: a Python ``for`` over rounds, NumPy ops on ``[S, K]`` arrays (all
   seeds at once). ``min(T, 2000)`` rounds are timed per seed count and extrapolated.
 
+Every throughput is reported twice: per wall-clock second (the headline table) and per
+process-CPU second (all threads of the process), which other processes on a shared
+machine disturb far less than wall time.
+
 Every implementation computes the full index of every arm every round (an arm never
 pulled has index ``+inf``), breaks ties by the lowest index and draws one uniform per
 round for the Bernoulli reward. The NumPy KL-UCB index (the root of
