@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc, ndtri
 
+from envs import threefry
 from envs.core import Env, check_int, float_dtype
 
 Array = jax.Array
@@ -71,7 +72,7 @@ def _stochastic_env(name: str, quantile_fn, params, sample_params=None) -> Env:
 
     def step(key, state, action, params):
         dtype = params.means.dtype
-        u = jax.random.uniform(key, (), dtype=dtype, minval=jnp.finfo(dtype).tiny)
+        u = threefry.uniform(key, dtype, minval=jnp.finfo(dtype).tiny)
         reward = quantile_fn(u, params.means[action], params.scale[action])
         best = jnp.max(params.means)
         info = BanditInfo(

@@ -38,6 +38,7 @@ Results are gathered to every host.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import os
@@ -52,6 +53,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from algorithms.core import Learner, check_int, float_dtype
+from envs import threefry
 from envs.core import Env, KahanSum, kahan_add, snapshot_fields
 
 PyTree = Any
@@ -284,10 +286,10 @@ def _build_program(
     def step_one(hp, k_env, k_learner, params, env_state, obs, learner_state, t):
         learner = make_learner(hp)
         action, learner_state = learner.act(
-            jax.random.fold_in(k_learner, t), learner_state, obs
+            threefry.fold_in(k_learner, t), learner_state, obs
         )
         env_state, next_obs, feedback, info = env.step(
-            jax.random.fold_in(k_env, t), env_state, action, params
+            threefry.fold_in(k_env, t), env_state, action, params
         )
         learner_state = learner.update(learner_state, obs, action, feedback)
         info = jax.tree.map(lambda x: jnp.asarray(x, dtype), info)
@@ -351,6 +353,28 @@ def _build_program(
         return carry
 
     return _Program(init, chunk)
+
+
+_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+@functools.cache
+def _compiler_options() -> dict[str, Any]:
+    """XLA options of the chunk program.
+
+    On CPU, XLA hands element-wise chains that end in a reduction to YNNPACK
+    ("ynn fusions"); for the small per-seed reductions of a vmapped round (a sum or an
+    argmax over 10 arms for 10^4 seeds) its own loop fusion is faster (a UCB1 round:
+    measured 52 -> 36 ns per seed-round). The option exists only on CPU and only in
+    recent jaxlibs: it is used where a trial compile accepts it.
+    """
+    if jax.default_backend() != "cpu":
+        return {}
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=_CPU_OPTIONS).lower(1.0).compile()
+    except Exception:  # an XLA without the option: compile with the defaults
+        return {}
+    return dict(_CPU_OPTIONS)
 
 
 # Compiled programs, keyed by everything that fixes them (learner / env identity,
@@ -545,7 +569,9 @@ def _execute(
     if cached is None:
         program = _build_program(make_learner, env, num_records, mode)
         init_fn = jax.jit(program.init)
-        chunk_fn = jax.jit(program.chunk, donate_argnums=(0,))
+        chunk_fn = jax.jit(
+            program.chunk, donate_argnums=(0,), compiler_options=_compiler_options()
+        )
         cached = (init_fn, chunk_fn)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))

@@ -9,7 +9,6 @@ import scipy.special as sps
 from scipy import integrate, stats
 
 from algorithms.bandits.bayesian import (
-    _threefry2x32,
     bayes_ucb,
     beta_sample,
     beta_upper_quantile,
@@ -18,6 +17,7 @@ from algorithms.bandits.bayesian import (
     log_gamma_sample,
     thompson_sampling,
 )
+from envs.threefry import threefry2x32 as _threefry2x32
 
 # Kolmogorov-Smirnov critical value at level alpha = 1e-4 for the asymptotic Kolmogorov
 # law: P(sqrt(n) D_n > c) ~ 2 exp(-2 c^2) = alpha, so c = sqrt(ln(2 / alpha) / 2)
