@@ -21,10 +21,8 @@ from algorithms.tabular.planning import (
 )
 from algorithms.tabular.statistics import (
     VisitCounts,
-    dirichlet_fixed_cost,
     empirical_model,
     init_counts,
-    log_gamma_fixed_cost,
     update_counts,
 )
 
@@ -266,8 +264,11 @@ def psrl(
     then plays the optimal policy of ``(tilde P, tilde r)`` (backward induction). The
     Beta posterior treats a reward in [0, 1] as a fractional Bernoulli count (exact
     for Bernoulli rewards; for deterministic rewards it concentrates on the observed
-    value as ``N`` grows). Gamma draws use the fixed-cost sampler
-    :func:`~algorithms.tabular.statistics.log_gamma_fixed_cost`.
+    value as ``N`` grows). Draws use ``jax.random.dirichlet`` / ``beta``: measured on
+    RiverSwim's ``[20, 6, 2, 6]`` Dirichlet x 16 seeds, JAX's rejection-loop Gamma
+    was about 6x faster than the fixed-cost sampler
+    :func:`~algorithms.tabular.statistics.log_gamma_fixed_cost` (the loop rarely
+    needs a second round), so the fixed-cost one is not used here.
 
     Args:
         num_states, num_actions, horizon: S, A, H.
@@ -299,15 +300,17 @@ def psrl(
                 lambda x: jnp.broadcast_to(x.sum(0, keepdims=True), x.shape), counts
             )
             counts = pooled
-        key_p, key_r1, key_r2 = jax.random.split(key, 3)
-        transitions = dirichlet_fixed_cost(
-            key_p, transition_prior + counts.transition_counts
+        key_p, key_r = jax.random.split(key)
+        dtype = counts.visits.dtype
+        transitions = jax.random.dirichlet(
+            key_p, transition_prior + counts.transition_counts, dtype=dtype
         )
-        successes = reward_prior + counts.reward_sums
-        failures = reward_prior + counts.visits - counts.reward_sums
-        log_a = log_gamma_fixed_cost(key_r1, successes)
-        log_b = log_gamma_fixed_cost(key_r2, failures)
-        rewards = jax.nn.sigmoid(log_a - log_b)  # Beta = G_a / (G_a + G_b)
+        rewards = jax.random.beta(
+            key_r,
+            reward_prior + counts.reward_sums,
+            reward_prior + counts.visits - counts.reward_sums,
+            dtype=dtype,
+        )
         return greedy_policy(optimal_q_values(transitions, rewards)), state
 
     def update(state: PSRLState, obs, action, feedback) -> PSRLState:

@@ -348,3 +348,28 @@ def test_regret_is_sublinear_and_below_linear(name):
     unif = policy_value(env.params, jnp.full((8, 4, 2), 0.5))
     uniform_gap = float(v[0, 0] - unif[0, 0])
     assert total < 0.2 * uniform_gap * num_episodes
+
+
+def test_psrl_posterior_probability_of_playing_an_arm():
+    from algorithms.tabular import psrl
+
+    # H = S = 1, A = 2: PSRL plays arm 1 iff its Beta draw is larger. Arm 0 saw
+    # rewards summing to 3 in 4 visits, arm 1 to 1 in 2: posteriors Beta(4, 2) and
+    # Beta(2, 2) (prior 1): P(X1 > X0) = 0.2857... (exact: by numerical integration).
+    learner = psrl(1, 2, 1)
+    state = learner.init(jax.random.key(0))
+    for a, r in [(0, 1.0), (0, 1.0), (0, 0.0), (0, 1.0), (1, 1.0), (1, 0.0)]:
+        tr = Trajectory(
+            jnp.zeros(1, jnp.int32), jnp.full(1, a, jnp.int32), jnp.full(1, r)
+        )
+        state = learner.update(state, (), None, tr)
+    keys = jax.random.split(jax.random.key(4), 20_000)
+    policies = jax.jit(jax.vmap(lambda k: learner.act(k, state, ())[0]))(keys)
+    freq = float(np.mean(np.asarray(policies)[:, 0, 0, 1]))
+    x = np.linspace(0, 1, 20_001)
+    want = np.trapezoid(
+        scipy.stats.beta(2, 2).pdf(x) * scipy.stats.beta(4, 2).cdf(x), x
+    )
+    # Binomial standard error <= 0.0036 at n = 20000: 5 sigma = 0.018.
+    assert freq == pytest.approx(want, abs=0.018)
+    assert 0.2 < want < 0.4
