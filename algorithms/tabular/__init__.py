@@ -42,6 +42,12 @@ from algorithms.tabular.q_learning import (
     q_learning_ucb,
     ucb_bernstein_beta,
 )
+from algorithms.tabular.reward_free import (
+    RFUCRLState,
+    rf_ucrl,
+    rf_ucrl_error_bounds,
+    rf_ucrl_plan,
+)
 from algorithms.tabular.statistics import (
     VisitCounts,
     dirichlet_fixed_cost,
@@ -54,6 +60,7 @@ from algorithms.tabular.statistics import (
 __all__ = [
     "PSRLState",
     "QLearningState",
+    "RFUCRLState",
     "RLSVIState",
     "TABULAR_ALGORITHMS",
     "UCBVIState",
@@ -71,6 +78,9 @@ __all__ = [
     "optimal_q_values",
     "psrl",
     "q_learning_ucb",
+    "rf_ucrl",
+    "rf_ucrl_error_bounds",
+    "rf_ucrl_plan",
     "rlsvi",
     "rlsvi_posterior",
     "ucb_bernstein_beta",
