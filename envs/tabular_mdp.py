@@ -44,6 +44,13 @@ __all__ = [
     "TabularMDPState",
     "Trajectory",
     "backward_induction",
+    "combination_lock",
+    "combination_lock_params",
+    "deep_sea",
+    "deep_sea_params",
+    "garnet",
+    "garnet_params",
+    "grid_world",
     "policy_value",
     "random_tabular_mdp",
     "river_swim",
@@ -399,3 +406,266 @@ def river_swim(num_states: int = 6, horizon: int = 20) -> Env:
     initial[0] = 1.0
     params = _validated_params(transitions, rewards, initial, horizon)
     return _tabular_env("river_swim", params)
+
+
+# --------------------------------------------------------------------------------------
+# Exploration benchmarks: DeepSea, the combination lock, GARNET, a grid world.
+# --------------------------------------------------------------------------------------
+
+
+def deep_sea_params(
+    action_mapping, *, deterministic: bool = True, unscaled_move_cost=0.01
+) -> TabularMDPParams:
+    """The DeepSea instance of size ``N`` with a given action mapping (traceable).
+
+    The agent falls one row per step through an ``N x N`` grid (row = step ``h``,
+    so ``H = N``), starting top-left; the state is its column ``s in {0, ..., N-1}``.
+    In cell ``(h, s)`` the action ``action_mapping[h, s]`` means "right"
+    (``s -> min(s + 1, N - 1)``; in the stochastic version it succeeds only w.p.
+    ``1 - 1/N``, else the column stays), the other action "left"
+    (``s -> max(s - 1, 0)``). bsuite's rewards: ``+1`` for "right" in column ``N - 1``
+    (the treasure, bottom-right), ``-c / N`` for every "right" (``c`` the unscaled move
+    cost). Rewards here are bsuite's plus ``c / N`` at every step (``[0, 1]``-valued:
+    "left" pays ``c / N``, "right" 0, the treasure 1): a constant shift by ``c`` of
+    every policy's return, so values differ from bsuite's by exactly ``c`` and regrets
+    are unchanged. The optimal return is 1 (bsuite: ``1 - c``); a policy that never
+    goes right collects ``c`` (bsuite: 0).
+
+    Args:
+        action_mapping: ``[N, N]`` integers in {0, 1}: which action is "right" in each
+            cell (row = step, column = state).
+        deterministic: bsuite's default; otherwise "right" fails w.p. ``1/N``.
+        unscaled_move_cost: ``c`` in [0, 1] (bsuite default 0.01).
+
+    Returns:
+        :class:`TabularMDPParams` with ``H = S = N``, ``A = 2``, start in column 0.
+
+    References:
+        Osband, Van Roy, Russo and Wen, "Deep Exploration via Randomized Value
+        Functions", JMLR 2019 (DeepSea); Osband et al., "Behaviour Suite for
+        Reinforcement Learning", ICLR 2020 (bsuite's ``deep_sea`` environment, whose
+        construction, randomised per-cell action mapping and rewards this follows).
+    """
+    action_mapping = jnp.asarray(action_mapping)
+    chex.assert_rank(action_mapping, 2)
+    size = action_mapping.shape[0]
+    chex.assert_shape(action_mapping, (size, size))
+    dtype = float_dtype()
+    columns = jnp.arange(size)
+    right = jax.nn.one_hot(jnp.minimum(columns + 1, size - 1), size, dtype=dtype)
+    left = jax.nn.one_hot(jnp.maximum(columns - 1, 0), size, dtype=dtype)
+    if not deterministic:
+        stay = jnp.eye(size, dtype=dtype)
+        right = (1.0 - 1.0 / size) * right + (1.0 / size) * stay
+    move_cost = jnp.asarray(unscaled_move_cost, dtype) / size
+    treasure = (columns == size - 1).astype(dtype)
+    # Rewards of the "right" / "left" moves, each column: bsuite's plus move_cost.
+    reward_right = treasure  # 1 - move_cost + move_cost at the last column
+    reward_left = jnp.broadcast_to(move_cost, (size,))
+    is_right = action_mapping[..., None] == jnp.arange(2)[None, None]  # [H, S, A]
+    transitions = jnp.where(
+        is_right[..., None], right[None, :, None], left[None, :, None]
+    )
+    rewards = jnp.where(
+        is_right, reward_right[None, :, None], reward_left[None, :, None]
+    )
+    initial = jax.nn.one_hot(0, size, dtype=dtype)
+    return TabularMDPParams(transitions, rewards, initial)
+
+
+def deep_sea(
+    size: int,
+    *,
+    deterministic: bool = True,
+    unscaled_move_cost: float = 0.01,
+    randomize_actions: bool = True,
+) -> Env:
+    """bsuite's DeepSea of size ``N`` (see :func:`deep_sea_params`), horizon ``N``.
+
+    With ``randomize_actions`` (bsuite's definition) each instance draws its action
+    mapping, ``action_mapping[h, s] ~ Bernoulli(1/2)`` independently per cell, so
+    ``params`` is ``None`` and the runner draws one instance per seed (the same for
+    every learner on the same seed). Without it action 1 is "right" everywhere (bsuite's
+    debug mode) and ``params`` is that instance.
+
+    Args:
+        size: N >= 2 (the grid is N x N, the horizon N).
+        deterministic: "right" always succeeds (bsuite's default).
+        unscaled_move_cost: c in [0, 1]; "right" costs c / N (here shifted, see
+            :func:`deep_sea_params`).
+        randomize_actions: draw the per-cell action mapping per instance.
+
+    Returns:
+        An :class:`~envs.core.Env` as :func:`tabular_mdp` (S = N, A = 2, H = N).
+    """
+    size = check_int(size, "size", minimum=2)
+    cost = float(unscaled_move_cost)
+    if not 0.0 <= cost <= 1.0:
+        raise ValueError(f"unscaled_move_cost must lie in [0, 1], got {cost}")
+
+    def sample_params(key):
+        mapping = jax.random.bernoulli(key, 0.5, (size, size)).astype(jnp.int32)
+        return deep_sea_params(
+            mapping, deterministic=deterministic, unscaled_move_cost=cost
+        )
+
+    if randomize_actions:
+        return _tabular_env("deep_sea", None, sample_params)
+    params = deep_sea_params(
+        jnp.ones((size, size), jnp.int32),
+        deterministic=deterministic,
+        unscaled_move_cost=cost,
+    )
+    return _tabular_env("deep_sea", params, sample_params)
+
+
+def combination_lock_params(code, num_actions: int) -> TabularMDPParams:
+    """A combination lock: the secret ``code [H]`` must be entered in order.
+
+    Two states: 0 ("on track") and 1 (an absorbing failure state). At step ``h`` in
+    state 0, action ``code[h]`` stays on track and every other action falls into state
+    1 for the rest of the episode. The only reward is 1 for entering the last digit
+    correctly (``r_{H-1}(0, code[H-1]) = 1``). A policy that picks actions uniformly
+    at random opens the lock w.p. ``A^{-H}``: exploration by dithering needs about
+    ``A^H`` episodes, optimism about ``H A`` (one new digit per failure).
+
+    Args:
+        code: ``[H]`` integers in ``{0, ..., A - 1}`` (may be traced).
+        num_actions: A >= 2.
+
+    Returns:
+        :class:`TabularMDPParams` with ``S = 2``, start in state 0.
+
+    References:
+        Whitehead, "Complexity and cooperation in Q-learning", ICML 1991 (the
+        combination-lock lower bound for undirected exploration); Koenig and Simmons,
+        "The effect of representation and knowledge on goal-directed exploration with
+        reinforcement-learning algorithms", Machine Learning 1996.
+    """
+    code = jnp.asarray(code)
+    chex.assert_rank(code, 1)
+    horizon = code.shape[0]
+    dtype = float_dtype()
+    correct = jax.nn.one_hot(code, num_actions, dtype=dtype)  # [H, A]
+    to_track = jnp.stack([correct, jnp.zeros_like(correct)], axis=1)  # [H, S, A]
+    transitions = jnp.stack([to_track, 1.0 - to_track], axis=-1)  # [H, S, A, S]
+    last = (jnp.arange(horizon) == horizon - 1).astype(dtype)
+    rewards = to_track * last[:, None, None]
+    initial = jnp.asarray([1.0, 0.0], dtype)
+    return TabularMDPParams(transitions, rewards, initial)
+
+
+def combination_lock(horizon: int, num_actions: int = 2) -> Env:
+    """Combination locks with a secret code drawn per instance (uniform digits).
+
+    See :func:`combination_lock_params`. ``params`` is ``None``: the runner draws one
+    code per seed.
+    """
+    horizon = check_int(horizon, "horizon")
+    num_actions = check_int(num_actions, "num_actions", minimum=2)
+
+    def sample_params(key):
+        code = jax.random.randint(key, (horizon,), 0, num_actions)
+        return combination_lock_params(code, num_actions)
+
+    return _tabular_env("combination_lock", None, sample_params)
+
+
+def garnet_params(
+    key, num_states: int, num_actions: int, branching: int, horizon: int
+) -> TabularMDPParams:
+    """A GARNET instance (Generic Average Reward Non-stationary Environment Testbed).
+
+    Each ``(s, a)`` moves to ``b`` distinct next states drawn uniformly without
+    replacement, with probabilities given by the gaps between ``b - 1`` sorted uniform
+    cut points of [0, 1] (a uniform draw from the simplex); rewards
+    ``r(s, a) ~ U[0, 1]``; the same tables at every step; start in state 0.
+
+    References:
+        Archibald, McKinnon and Thomas, "On the generation of Markov decision
+        processes", JORS 1995; Bhatnagar, Sutton, Ghavamzadeh and Lee, "Natural
+        actor-critic algorithms", Automatica 2009 (the GARNET(S, A, b) family).
+    """
+    dtype = float_dtype()
+    key_support, key_cuts, key_rewards = jax.random.split(key, 3)
+    shape = (num_states, num_actions)
+    # b distinct next states: the b smallest of S iid uniforms.
+    noise = jax.random.uniform(key_support, (*shape, num_states))
+    ranks = jnp.argsort(jnp.argsort(noise, axis=-1), axis=-1)
+    support = ranks < branching  # [S, A, S]
+    cuts = jnp.sort(jax.random.uniform(key_cuts, (*shape, branching - 1), dtype), -1)
+    edges = jnp.concatenate(
+        [jnp.zeros((*shape, 1), dtype), cuts, jnp.ones((*shape, 1), dtype)], -1
+    )
+    weights = jnp.diff(edges, axis=-1)  # [S, A, b] on the simplex
+    # The i-th support state (by rank) gets weights[..., i].
+    probs = jnp.take_along_axis(weights, jnp.minimum(ranks, branching - 1), axis=-1)
+    transitions = jnp.where(support, probs, 0.0)
+    transitions = transitions / jnp.sum(transitions, axis=-1, keepdims=True)
+    rewards = jax.random.uniform(key_rewards, shape, dtype)
+    initial = jax.nn.one_hot(0, num_states, dtype=dtype)
+    return TabularMDPParams(
+        jnp.broadcast_to(transitions, (horizon, *shape, num_states)),
+        jnp.broadcast_to(rewards, (horizon, *shape)),
+        initial,
+    )
+
+
+def garnet(num_states: int, num_actions: int, branching: int, horizon: int) -> Env:
+    """Random GARNET(S, A, b) MDPs drawn per seed (see :func:`garnet_params`)."""
+    num_states = check_int(num_states, "num_states")
+    num_actions = check_int(num_actions, "num_actions")
+    branching = check_int(branching, "branching")
+    horizon = check_int(horizon, "horizon")
+    if branching > num_states:
+        raise ValueError(
+            f"branching must be <= num_states = {num_states}, got {branching}"
+        )
+
+    def sample_params(key):
+        return garnet_params(key, num_states, num_actions, branching, horizon)
+
+    return _tabular_env("garnet", None, sample_params)
+
+
+def grid_world(size: int = 4, horizon: int = 10, *, slip: float = 0.1) -> Env:
+    """A ``size x size`` grid: start top-left, reward 1 per step spent at the goal.
+
+    States ``s = row * size + column``; actions 0-3 move up, right, down, left (a move
+    into a wall stays). With probability ``slip`` the move goes in a uniformly random
+    direction instead. The goal (bottom-right) is absorbing and pays 1 for every step
+    spent there (``r(goal, a) = 1`` for all ``a``); every other reward is 0. The
+    optimal policy walks a shortest path (``2 (size - 1)`` moves) and stays.
+
+    Args:
+        size: the grid's side, >= 2.
+        horizon: H >= 1.
+        slip: in [0, 1].
+
+    Returns:
+        An :class:`~envs.core.Env` as :func:`tabular_mdp` (S = size^2, A = 4).
+    """
+    size = check_int(size, "size", minimum=2)
+    horizon = check_int(horizon, "horizon")
+    slip = float(slip)
+    if not 0.0 <= slip <= 1.0:
+        raise ValueError(f"slip must lie in [0, 1], got {slip}")
+    num_states = size * size
+    moves = [(-1, 0), (0, 1), (1, 0), (0, -1)]
+    goal = num_states - 1
+    deterministic = np.zeros((num_states, 4, num_states))
+    for s in range(num_states):
+        row, col = divmod(s, size)
+        for a, (dr, dc) in enumerate(moves):
+            r2, c2 = row + dr, col + dc
+            if not (0 <= r2 < size and 0 <= c2 < size) or s == goal:
+                r2, c2 = row, col
+            deterministic[s, a, r2 * size + c2] = 1.0
+    random_move = deterministic.mean(axis=1, keepdims=True)
+    transitions = (1.0 - slip) * deterministic + slip * random_move
+    rewards = np.zeros((num_states, 4))
+    rewards[goal] = 1.0
+    initial = np.zeros(num_states)
+    initial[0] = 1.0
+    params = _validated_params(transitions, rewards, initial, horizon)
+    return _tabular_env("grid_world", params)

@@ -24,6 +24,11 @@ from envs.tabular_mdp import (
     TabularMDPParams,
     Trajectory,
     backward_induction,
+    combination_lock,
+    deep_sea,
+    deep_sea_params,
+    garnet,
+    grid_world,
     policy_value,
     random_tabular_mdp,
     river_swim,
@@ -404,3 +409,118 @@ def test_validation_errors():
         river_swim(num_states=1)
     with pytest.raises(ValueError, match="concentration"):
         random_tabular_mdp(3, 2, 4, concentration=0.0)
+    with pytest.raises(ValueError, match="size"):
+        deep_sea(1)
+    with pytest.raises(ValueError, match="unscaled_move_cost"):
+        deep_sea(4, unscaled_move_cost=2.0)
+    with pytest.raises(ValueError, match="branching"):
+        garnet(3, 2, 4, 5)
+    with pytest.raises(ValueError, match="slip"):
+        grid_world(3, 5, slip=1.5)
+    with pytest.raises(ValueError, match="num_actions"):
+        combination_lock(4, num_actions=1)
+    negative_rewards = rewards.copy()
+    negative_rewards[0, 1, 1] = -0.01
+    with pytest.raises(ValueError, match=r"rewards must lie in \[0, 1\]"):
+        tabular_mdp(transitions, negative_rewards, initial, horizon=2)
+
+
+# --------------------------------------------------------------------------------------
+# Exploration benchmarks: hand-solved values.
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [2, 6])
+def test_deep_sea_hand_solved(size):
+    mapping = np.random.default_rng(size).integers(0, 2, (size, size))
+    cost = 0.01
+    with jax.enable_x64(True):
+        params = deep_sea_params(mapping, unscaled_move_cost=cost)
+        q, v = backward_induction(params)
+        # Always "right" reaches the treasure: bsuite's optimal return 1 - c, plus the
+        # shift c / N per step (N steps).
+        assert float(v[0, 0]) == pytest.approx(1.0, abs=1e-12)
+        # The optimal action on the diagonal is the instance's "right".
+        greedy = np.asarray(q).argmax(-1)
+        np.testing.assert_array_equal(
+            greedy[np.arange(size), np.arange(size)],
+            mapping[np.arange(size), np.arange(size)],
+        )
+        # Always "left": collects c / N per step, c in total (bsuite: 0).
+        left = jax.nn.one_hot(1 - mapping[:, :], 2, dtype=jnp.float64)
+        assert float(policy_value(params, left)[0, 0]) == pytest.approx(cost, abs=1e-12)
+        # Uniform dithering: the treasure needs N "rights" in a row, prob 2^-N; every
+        # step pays c / N w.p. 1/2 ("left"), so V = 2^-N + c / 2 exactly.
+        uniform = jnp.full((size, size, 2), 0.5, jnp.float64)
+        v_unif = float(policy_value(params, uniform)[0, 0])
+        assert v_unif == pytest.approx(2.0**-size + cost / 2, abs=1e-12)
+        q_ref, _ = _numpy_backward_induction(
+            np.asarray(params.transitions), np.asarray(params.rewards)
+        )
+        np.testing.assert_allclose(np.asarray(q), q_ref, atol=1e-12)
+        stochastic = deep_sea_params(mapping, deterministic=False)
+        _, v_sto = backward_induction(stochastic)
+        # bsuite's optimal_no_cost (1 - 1/N)^(N-1) is a lower bound (always right).
+        assert float(v_sto[0, 0]) >= (1 - 1 / size) ** (size - 1) - 1e-12
+        assert float(v_sto[0, 0]) < 1.0
+
+
+def test_deep_sea_instances_draw_their_action_mapping():
+    env = deep_sea(5)
+    assert env.params is None
+    params = jax.jit(jax.vmap(env.sample_params))(
+        jax.random.split(jax.random.key(0), 64)
+    )
+    # Which action is "right" at (0, 0): reward at column N-1 is reached only by it;
+    # read it from the transitions (right moves column 0 -> 1).
+    right_is_1 = np.asarray(params.transitions[:, 0, 0, 1, 1]) == 1.0
+    # Bernoulli(1/2) over 64 instances: all-equal has probability 2^-63.
+    assert 0 < right_is_1.sum() < 64
+    fixed = deep_sea(5, randomize_actions=False)
+    np.testing.assert_array_equal(
+        np.asarray(fixed.params.transitions[0, 0, 1]), np.eye(5)[1]
+    )
+
+
+def test_combination_lock_hand_solved():
+    horizon, num_actions = 4, 3
+    env = combination_lock(horizon, num_actions)
+    with jax.enable_x64(True):
+        params = env.sample_params(jax.random.key(0))
+        _, v = backward_induction(params)
+        uniform = jnp.full((horizon, 2, num_actions), 1.0 / num_actions, jnp.float64)
+        v_unif = policy_value(params, uniform)
+    assert float(v[0, 0]) == pytest.approx(1.0)
+    assert float(v[0, 1]) == 0.0
+    # Dithering opens the lock w.p. A^-H.
+    assert float(v_unif[0, 0]) == pytest.approx(num_actions**-horizon, rel=1e-12)
+
+
+def test_garnet_rows_have_branching_support():
+    env = garnet(8, 3, 3, 5)
+    params = jax.jit(jax.vmap(env.sample_params))(
+        jax.random.split(jax.random.key(1), 16)
+    )
+    transitions = np.asarray(params.transitions, np.float64)
+    np.testing.assert_allclose(transitions.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal((transitions > 0).sum(-1), 3)
+    # Stationary: every step has step 0's table.
+    np.testing.assert_array_equal(
+        transitions[:, 1:],
+        np.broadcast_to(transitions[:, :1], transitions[:, 1:].shape),
+    )
+
+
+def test_grid_world_hand_solved():
+    # No slip: 4 moves to the goal of a 3x3 grid, then H - 4 steps there at reward 1.
+    env = grid_world(3, 6, slip=0.0)
+    with jax.enable_x64(True):
+        _, v = backward_induction(
+            env.with_params(
+                jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), env.params)
+            ).params
+        )
+    assert float(v[0, 0]) == pytest.approx(2.0)
+    # With slip the optimal value is strictly lower.
+    _, v_slip = backward_induction(grid_world(3, 6, slip=0.3).params)
+    assert float(v_slip[0, 0]) < 2.0

@@ -27,6 +27,7 @@ __all__ = [
     "UniformPolicyState",
     "ValueIterationOracleState",
     "greedy_policy",
+    "greedy_policy_random_ties",
     "optimal_q_values",
     "uniform_policy",
     "value_iteration_oracle",
@@ -72,6 +73,20 @@ def greedy_policy(q_values: Array) -> Array:
     chex.assert_rank(q_values, 3)
     greedy_actions = jnp.argmax(q_values, axis=-1)
     return jax.nn.one_hot(greedy_actions, q_values.shape[-1], dtype=q_values.dtype)
+
+
+def greedy_policy_random_ties(key: Key, q_values: Array) -> Array:
+    """A one-hot greedy policy ``[H, S, A]`` with exact ties broken uniformly at random.
+
+    Optimistic learners clip their values at the remaining horizon, so early on many
+    actions tie exactly; breaking those ties by the lowest index would never try the
+    others.
+    """
+    chex.assert_rank(q_values, 3)
+    noise = jax.random.uniform(key, q_values.shape, q_values.dtype)
+    best = q_values >= jnp.max(q_values, axis=-1, keepdims=True)
+    actions = jnp.argmax(jnp.where(best, noise, -1.0), axis=-1)
+    return jax.nn.one_hot(actions, q_values.shape[-1], dtype=q_values.dtype)
 
 
 class ValueIterationOracleState(NamedTuple):
