@@ -23,6 +23,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "bandit_adversarial",
     ),
     "linear_bandits": ("linbandit_regret", "linbandit_offline"),
+    "tabular_mdp": ("mdp_regret", "mdp_deepsea", "mdp_reward_free"),
     "linear_mdp": ("linmdp_regret", "linmdp_mixture"),
     "nash": (
         "nash_egpo",
