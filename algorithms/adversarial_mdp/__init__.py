@@ -10,7 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from algorithms.adversarial_mdp.oreps import oreps, oreps_bandit, oreps_learning_rate
+from algorithms.adversarial_mdp.policy_optimization import (
+    dilated_bonus_po,
+    dilated_learning_rate,
+    po_learning_rate,
+    policy_optimization,
+)
+from algorithms.adversarial_mdp.uob_reps import uob_reps, uob_reps_parameters
 from algorithms.core import Learner
+
+__all__ = [
+    "ALGORITHMS",
+    "REQUIREMENTS",
+    "dilated_bonus_po",
+    "make_learner",
+    "oreps",
+    "oreps_bandit",
+    "policy_optimization",
+    "uob_reps",
+]
 
 
 def _oreps(s, a, h, k):
@@ -23,15 +41,37 @@ def _oreps_bandit(s, a, h, k):
     )
 
 
+def _po(s, a, h, k):
+    return policy_optimization(s, a, h, learning_rate=po_learning_rate(a, h, k))
+
+
+def _dilated(s, a, h, k):
+    rate = dilated_learning_rate(s, a, h, k)
+    return dilated_bonus_po(s, a, h, learning_rate=rate, implicit_exploration=rate)
+
+
+def _uob_reps(s, a, h, k):
+    eta, gamma = uob_reps_parameters(s, a, h, k)
+    return uob_reps(
+        s, a, h, num_episodes=k, learning_rate=eta, implicit_exploration=gamma
+    )
+
+
 ALGORITHMS: dict[str, Callable[[int, int, int, int], Learner]] = {
     "oreps": _oreps,
     "oreps_bandit": _oreps_bandit,
+    "policy_optimization": _po,
+    "dilated_bonus_po": _dilated,
+    "uob_reps": _uob_reps,
 }
 
 # Which environments each algorithm needs: feedback and known transitions.
 REQUIREMENTS: dict[str, dict] = {
     "oreps": {"feedback": "full", "known_transitions": True},
     "oreps_bandit": {"feedback": "bandit", "known_transitions": True},
+    "policy_optimization": {"feedback": "full", "known_transitions": True},
+    "dilated_bonus_po": {"feedback": "bandit", "known_transitions": True},
+    "uob_reps": {"feedback": "bandit", "known_transitions": False},
 }
 
 

@@ -187,7 +187,9 @@ def kl_projection(
         values = jax.vmap(objective)(trial)
         values = jnp.where(jnp.isfinite(values), values, jnp.inf)
         best = jnp.argmin(values)
-        improved = values[best] < objective(v_flat)
+        # "<=": near the optimum the decrease is below the resolution of F, and the
+        # (then full) Newton step still shrinks the residual quadratically.
+        improved = values[best] <= objective(v_flat)
         return jnp.where(improved, trial[best], v_flat), None
 
     v_flat, _ = jax.lax.scan(newton, jnp.zeros((n,), dtype), None, num_iterations)

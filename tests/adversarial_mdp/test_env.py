@@ -115,7 +115,15 @@ def test_comparator_equals_brute_force():
         )
 
 
-@pytest.mark.parametrize("losses", list(LOSS_SEQUENCES))
+@pytest.mark.parametrize(
+    "losses",
+    [
+        s
+        if s in ("switching", "stochastic")
+        else pytest.param(s, marks=pytest.mark.slow)
+        for s in LOSS_SEQUENCES
+    ],
+)
 def test_telescoped_regret_is_the_hindsight_regret(losses):
     """The sum of info.regret over K episodes equals sum_k V^{pi_k}(l_k) minus the
     brute-force minimum over deterministic policies of sum_k V^pi(l_k)."""
