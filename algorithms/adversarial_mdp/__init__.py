@@ -1,0 +1,82 @@
+"""Adversarial-MDP learners and their registry.
+
+``ALGORITHMS`` maps a command-line name to a builder
+``(num_states, num_actions, horizon, num_episodes) -> Learner`` with the default
+(theory) tuning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from algorithms.adversarial_mdp.oreps import oreps, oreps_bandit, oreps_learning_rate
+from algorithms.adversarial_mdp.policy_optimization import (
+    dilated_bonus_po,
+    dilated_learning_rate,
+    po_learning_rate,
+    policy_optimization,
+)
+from algorithms.adversarial_mdp.uob_reps import uob_reps, uob_reps_parameters
+from algorithms.core import Learner
+
+__all__ = [
+    "ALGORITHMS",
+    "REQUIREMENTS",
+    "dilated_bonus_po",
+    "make_learner",
+    "oreps",
+    "oreps_bandit",
+    "policy_optimization",
+    "uob_reps",
+]
+
+
+def _oreps(s, a, h, k):
+    return oreps(s, a, h, learning_rate=oreps_learning_rate(s, a, h, k, bandit=False))
+
+
+def _oreps_bandit(s, a, h, k):
+    return oreps_bandit(
+        s, a, h, learning_rate=oreps_learning_rate(s, a, h, k, bandit=True)
+    )
+
+
+def _po(s, a, h, k):
+    return policy_optimization(s, a, h, learning_rate=po_learning_rate(a, h, k))
+
+
+def _dilated(s, a, h, k):
+    rate = dilated_learning_rate(s, a, h, k)
+    return dilated_bonus_po(s, a, h, learning_rate=rate, implicit_exploration=rate)
+
+
+def _uob_reps(s, a, h, k):
+    eta, gamma = uob_reps_parameters(s, a, h, k)
+    return uob_reps(
+        s, a, h, num_episodes=k, learning_rate=eta, implicit_exploration=gamma
+    )
+
+
+ALGORITHMS: dict[str, Callable[[int, int, int, int], Learner]] = {
+    "oreps": _oreps,
+    "oreps_bandit": _oreps_bandit,
+    "policy_optimization": _po,
+    "dilated_bonus_po": _dilated,
+    "uob_reps": _uob_reps,
+}
+
+# Which environments each algorithm needs: feedback and known transitions.
+REQUIREMENTS: dict[str, dict] = {
+    "oreps": {"feedback": "full", "known_transitions": True},
+    "oreps_bandit": {"feedback": "bandit", "known_transitions": True},
+    "policy_optimization": {"feedback": "full", "known_transitions": True},
+    "dilated_bonus_po": {"feedback": "bandit", "known_transitions": True},
+    "uob_reps": {"feedback": "bandit", "known_transitions": False},
+}
+
+
+def make_learner(name, num_states, num_actions, horizon, num_episodes) -> Learner:
+    """The named learner with its default tuning."""
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}; choose from {list(ALGORITHMS)}")
+    return ALGORITHMS[name](num_states, num_actions, horizon, num_episodes)

@@ -1,0 +1,71 @@
+"""Running the adversarial-MDP learners on the same seeds, and fitted regret slopes."""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+
+from algorithms.adversarial_mdp import ALGORITHMS, REQUIREMENTS, make_learner
+from envs.adversarial_mdp import adversarial_mdp
+from experiments.runner import run
+
+
+def run_on_sequence(
+    names,
+    losses: str,
+    *,
+    num_states: int,
+    num_actions: int,
+    horizon: int,
+    num_episodes: int,
+    num_seeds: int,
+    seed: int,
+    progress: bool = False,
+) -> dict:
+    """Each named algorithm (default tuning for ``num_episodes``) on random instances
+    of the loss sequence ``losses``, with the feedback and transition knowledge it
+    needs. The same key gives every algorithm the same instances (the transitions and
+    loss parameters depend only on the key), so the curves are paired.
+
+    Returns ``{"arrays": {f"{losses}/{name}/regret": [seeds, M], "rounds": [M]},
+    "timings": {...}}``.
+    """
+    arrays, timings = {}, {}
+    for name in names:
+        if name not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {name!r}")
+        env = adversarial_mdp(
+            num_states, num_actions, horizon, losses=losses, **REQUIREMENTS[name]
+        )
+        learner = make_learner(name, num_states, num_actions, horizon, num_episodes)
+        start = time.perf_counter()
+        result = run(
+            learner,
+            env,
+            num_episodes,
+            key=jax.random.key(seed),
+            num_seeds=num_seeds,
+            record="log",
+            progress=progress,
+        )
+        arrays[f"{losses}/{name}/regret"] = result.regret
+        arrays["rounds"] = result.rounds
+        timings[f"{losses}/{name}"] = {
+            "compile_s": round(result.compile_time, 3),
+            "run_s": round(result.wall_time, 3),
+            "total_s": round(time.perf_counter() - start, 3),
+        }
+    return {"arrays": arrays, "timings": timings}
+
+
+def fitted_slope(rounds: np.ndarray, regret: np.ndarray, low_fraction=0.1) -> float:
+    """Least-squares slope of ``log(mean regret)`` on ``log K`` over the recorded
+    rounds ``K >= low_fraction * K_max`` (the last decade by default); NaN when the
+    mean regret is not positive there."""
+    mean = np.mean(regret, axis=0)
+    keep = rounds >= low_fraction * rounds[-1]
+    if np.any(mean[keep] <= 0):
+        return float("nan")
+    return float(np.polyfit(np.log(rounds[keep]), np.log(mean[keep]), 1)[0])
