@@ -25,6 +25,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "linear_bandits": ("linbandit_regret", "linbandit_offline"),
     "tabular_mdp": ("mdp_regret", "mdp_deepsea", "mdp_reward_free"),
     "linear_mdp": ("linmdp_regret", "linmdp_mixture"),
+    "adversarial_mdp": ("advmdp_regret",),
     "nash": (
         "nash_egpo",
         "nash_last_iterate",
