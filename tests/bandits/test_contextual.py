@@ -151,6 +151,7 @@ def test_squarecb_samples_from_igw_of_the_oracle():
     np.testing.assert_allclose(freq, probs, atol=0.015)
 
 
+@pytest.mark.slow
 def test_squarecb_beats_uniform_exploration():
     """Linear rewards, K = 4, d = 5, T = 800, 16 seeds (same instances and draws).
 

@@ -154,6 +154,7 @@ def test_apohf_first_arm_greedy_and_gram():
     assert int(state2.count) == 1
 
 
+@pytest.mark.slow
 def test_rucb_regret_is_sublinear_on_a_condorcet_instance():
     """Bradley-Terry utilities (1.5, 1, 0.5, 0, -0.5), 16 seeds. Uniform duels pay a
     constant per round (linear); RUCB's O(K^2 + K log T) regret grows by far less
