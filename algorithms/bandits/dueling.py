@@ -271,13 +271,17 @@ def maxinp(num_arms: int, dim: int, *, beta=1.0, reg=1.0) -> Learner:
     def act(key, state, obs):
         _check_obs(obs, num_arms, dim)
         diffs = obs[:, None, :] - obs[None, :, :]  # [K, K, d]
-        widths = jnp.sqrt(
-            jnp.maximum(jnp.einsum("ijk,kl,ijl->ij", diffs, state.v_inv, diffs), 0.0)
-        )
+        quad = jnp.einsum("ijk,kl,ijl->ij", diffs, state.v_inv, diffs)
+        # Exactly symmetric (w_ij + w_ji is commutative), so the tie between (i, j) and
+        # (j, i) is broken by the key alone, identically with and without jit.
+        widths = jnp.sqrt(jnp.maximum(0.5 * (quad + quad.T), 0.0))
         margin = diffs @ state.theta + beta * widths
         active = jnp.all(margin >= -1e-12, axis=1)
         pair_ok = active[:, None] & active[None, :]
-        flat = argmax_tiebreak(key, jnp.where(pair_ok, widths, -jnp.inf).reshape(-1))
+        # Widths equal up to rounding (symmetric designs) count as ties: rounded to
+        # 5 decimals, so jit and no-jit break them identically.
+        score = jnp.where(pair_ok, jnp.round(widths, 5), -jnp.inf)
+        flat = argmax_tiebreak(key, score.reshape(-1))
         return _pair(flat // num_arms, flat % num_arms), state
 
     def update(state, obs, action, feedback):
