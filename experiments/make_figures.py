@@ -23,6 +23,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "bandit_adversarial",
     ),
     "linear_bandits": ("linbandit_regret", "linbandit_offline"),
+    "contextual_bandits": ("ctxbandit_regret", "dueling_regret"),
     "tabular_mdp": ("mdp_regret", "mdp_deepsea", "mdp_reward_free"),
     "linear_mdp": ("linmdp_regret", "linmdp_mixture"),
     "adversarial_mdp": ("advmdp_regret",),

@@ -13,8 +13,10 @@ over rewards of ``V*_r(s_1) - V^{pi_r}_r(s_1)``, exactly. Left: that gap against
 episodes (the ``K^{-1/2}`` reference is the rate of ``epsilon ~ sqrt(SAH^4/K)``).
 Right: the first recorded episode at which the mean gap over seeds is at most
 ``epsilon`` (relative to H, since values scale with H), against epsilon, with the
-``epsilon^{-2}`` reference. Expected: the gap decays like ``K^{-1/2}`` and the needed
-episodes grow with H (the tabular baseline is not horizon-free).
+``epsilon^{-2}`` reference. Expected: the gap decays at least like ``K^{-1/2}`` (the
+worst-case rate; on these GARNET instances, which have positive action gaps, it decays
+close to ``1/K``) and the needed episodes grow with H (the tabular baseline is not
+horizon-free).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ def episodes_to_reach(rounds, mean_gap, epsilons):
 def plot(arrays: dict, config: Config, path) -> None:
     rounds = arrays["rounds"]
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    epsilons = np.geomspace(0.02, 0.3, 12)
+    epsilons = np.geomspace(1e-4, 1e-2, 11)
     for i, horizon in enumerate(config.horizons):
         gap = arrays[f"H{horizon}/gap"]
         color = plotting.COLORS[i]
