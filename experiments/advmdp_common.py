@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
-import jax
 import numpy as np
 
 from algorithms.adversarial_mdp import ALGORITHMS, REQUIREMENTS, make_learner
 from envs.adversarial_mdp import adversarial_mdp
-from experiments.runner import run
+from experiments.common import run_learners
 
 
 def run_on_sequence(
@@ -32,32 +29,30 @@ def run_on_sequence(
     Returns ``{"arrays": {f"{losses}/{name}/regret": [seeds, M], "rounds": [M]},
     "timings": {...}}``.
     """
-    arrays, timings = {}, {}
     for name in names:
         if name not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {name!r}")
-        env = adversarial_mdp(
+    envs = {
+        name: adversarial_mdp(
             num_states, num_actions, horizon, losses=losses, **REQUIREMENTS[name]
         )
-        learner = make_learner(name, num_states, num_actions, horizon, num_episodes)
-        start = time.perf_counter()
-        result = run(
-            learner,
-            env,
-            num_episodes,
-            key=jax.random.key(seed),
-            num_seeds=num_seeds,
-            record="log",
-            progress=progress,
-        )
-        arrays[f"{losses}/{name}/regret"] = result.regret
-        arrays["rounds"] = result.rounds
-        timings[f"{losses}/{name}"] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-            "total_s": round(time.perf_counter() - start, 3),
-        }
-    return {"arrays": arrays, "timings": timings}
+        for name in names
+    }
+    learners = {
+        name: make_learner(name, num_states, num_actions, horizon, num_episodes)
+        for name in names
+    }
+    out = run_learners(
+        learners,
+        envs,
+        num_episodes,
+        num_seeds=num_seeds,
+        seed=seed,
+        prefix=f"{losses}/",
+        progress=progress,
+    )
+    out["arrays"]["rounds"] = out["arrays"].pop(f"{losses}/rounds")
+    return out
 
 
 def fitted_slope(rounds: np.ndarray, regret: np.ndarray, low_fraction=0.1) -> float:

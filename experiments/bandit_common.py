@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
-import jax
-
 from algorithms.bandits import ALGORITHMS, make_learner
 from envs.core import Env
-from experiments.runner import run
+from experiments.common import run_learners
 
 
 def run_algorithms(
@@ -33,25 +29,17 @@ def run_algorithms(
             raise ValueError(
                 f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}"
             )
-    arrays, timings = {}, {}
-    for name in names:
-        learner = make_learner(name, num_arms=num_arms, horizon=num_rounds)
-        start = time.perf_counter()
-        result = run(
-            learner,
-            env,
-            num_rounds,
-            key=jax.random.key(seed),
-            num_seeds=num_seeds,
-            instances=instances,
-            record=record,
-            progress=progress,
-        )
-        arrays[f"{name}/regret"] = result.regret
-        arrays["rounds"] = result.rounds
-        timings[name] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-            "total_s": round(time.perf_counter() - start, 3),
-        }
-    return {"arrays": arrays, "timings": timings}
+    learners = {
+        name: make_learner(name, num_arms=num_arms, horizon=num_rounds)
+        for name in names
+    }
+    return run_learners(
+        learners,
+        env,
+        num_rounds,
+        num_seeds=num_seeds,
+        seed=seed,
+        instances=instances,
+        record=record,
+        progress=progress,
+    )

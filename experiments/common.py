@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from envs.core import check_int
 
@@ -121,3 +122,56 @@ def drive(
     plot_fn(result["arrays"], config, out / f"{name}.png")
     print(f"wrote {out / name}.png")
     return result
+
+
+def run_learners(
+    learners: Mapping[str, Any],
+    env,
+    num_rounds: int,
+    *,
+    num_seeds: int,
+    seed: int,
+    instances=None,
+    record="log",
+    metrics: Sequence[str] = ("regret",),
+    prefix: str = "",
+    progress: bool = False,
+) -> dict:
+    """Runs each learner (name -> Learner) with the same key, hence the same instances
+    and environment draws (common random numbers): one compiled program per learner
+    over instances x seeds.
+
+    ``env`` is one ``Env`` for all, or a mapping name -> ``Env`` (learners that need
+    different feedback on the same instances). Returns ``{"arrays": {prefix +
+    name/metric: [..., M], prefix + "rounds": [M]}, "timings": {prefix + name:
+    {compile_s, run_s, total_s}}}``.
+    """
+    import time
+
+    import jax
+    import numpy as np
+
+    from experiments.runner import run
+
+    arrays, timings = {}, {}
+    for name, learner in learners.items():
+        start = time.perf_counter()
+        result = run(
+            learner,
+            env[name] if isinstance(env, Mapping) else env,
+            num_rounds,
+            key=jax.random.key(seed),
+            num_seeds=num_seeds,
+            instances=instances,
+            record=record,
+            progress=progress,
+        )
+        for metric in metrics:
+            arrays[f"{prefix}{name}/{metric}"] = np.asarray(result.metrics[metric])
+        arrays[f"{prefix}rounds"] = result.rounds
+        timings[f"{prefix}{name}"] = {
+            "compile_s": round(result.compile_time, 3),
+            "run_s": round(result.wall_time, 3),
+            "total_s": round(time.perf_counter() - start, 3),
+        }
+    return {"arrays": arrays, "timings": timings}

@@ -3,13 +3,9 @@ numbers)."""
 
 from __future__ import annotations
 
-import time
-
-import jax
-
 from algorithms.bandits.linear import LINEAR_ALGORITHMS, make_linear_learner
 from envs.core import Env
-from experiments.runner import run
+from experiments.common import run_learners
 
 
 def run_linear_algorithms(
@@ -38,26 +34,19 @@ def run_linear_algorithms(
                 f"unknown algorithm {name!r}; choose from "
                 f"{', '.join(LINEAR_ALGORITHMS)}"
             )
-    arrays, timings = {}, {}
-    for name in names:
-        learner = make_linear_learner(
+    learners = {
+        name: make_linear_learner(
             name, dim=dim, num_arms=num_arms, horizon=num_rounds, noise_std=noise_std
         )
-        start = time.perf_counter()
-        result = run(
-            learner,
-            env,
-            num_rounds,
-            key=jax.random.key(seed),
-            num_seeds=num_seeds,
-            record=record,
-            progress=progress,
-        )
-        arrays[f"{prefix}{name}/regret"] = result.regret
-        arrays[f"{prefix}rounds"] = result.rounds
-        timings[f"{prefix}{name}"] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-            "total_s": round(time.perf_counter() - start, 3),
-        }
-    return {"arrays": arrays, "timings": timings}
+        for name in names
+    }
+    return run_learners(
+        learners,
+        env,
+        num_rounds,
+        num_seeds=num_seeds,
+        seed=seed,
+        record=record,
+        prefix=prefix,
+        progress=progress,
+    )

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
-import jax
-
 from algorithms.tabular import TABULAR_ALGORITHMS, make_tabular_learner
 from envs.core import Env
-from experiments.runner import run
+from experiments.common import run_learners
 
 
 def run_tabular(
@@ -37,26 +33,17 @@ def run_tabular(
                 f"unknown algorithm {name!r}; choose from "
                 f"{', '.join(TABULAR_ALGORITHMS)}"
             )
-    arrays, timings = {}, {}
-    for name in names:
-        learner = make_tabular_learner(
-            name, num_states, num_actions, horizon, num_episodes
-        )
-        start = time.perf_counter()
-        result = run(
-            learner,
-            env,
-            num_episodes,
-            key=jax.random.key(seed),
-            num_seeds=num_seeds,
-            record=record,
-            progress=progress,
-        )
-        arrays[f"{prefix}{name}/regret"] = result.regret
-        arrays[f"{prefix}rounds"] = result.rounds
-        timings[f"{prefix}{name}"] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-            "total_s": round(time.perf_counter() - start, 3),
-        }
-    return {"arrays": arrays, "timings": timings}
+    learners = {
+        name: make_tabular_learner(name, num_states, num_actions, horizon, num_episodes)
+        for name in names
+    }
+    return run_learners(
+        learners,
+        env,
+        num_episodes,
+        num_seeds=num_seeds,
+        seed=seed,
+        record=record,
+        prefix=prefix,
+        progress=progress,
+    )

@@ -34,8 +34,7 @@ import numpy as np
 from algorithms.oco import ALGORITHMS
 from envs import oco
 from experiments import plotting
-from experiments.common import drive, script_main
-from experiments.oco_common import run_learners
+from experiments.common import drive, run_learners, script_main
 
 NAME = "oco_experts"
 ALGOS = ("hedge", "hedge_doubling", "adahedge", "optimistic_hedge", "kt_experts")

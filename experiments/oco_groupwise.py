@@ -31,8 +31,7 @@ import matplotlib.pyplot as plt
 from algorithms.oco.groupwise import groupwise, vaw
 from envs.oco_groups import GROUP_NAMES, NUM_GROUPS, groups_regression
 from experiments import plotting
-from experiments.common import drive, script_main
-from experiments.oco_common import run_learners
+from experiments.common import drive, run_learners, script_main
 
 NAME = "oco_groupwise"
 

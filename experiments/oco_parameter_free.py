@@ -30,8 +30,7 @@ import numpy as np
 from algorithms.oco import kt_coin_betting, ogd
 from envs import oco
 from experiments import plotting
-from experiments.common import drive, script_main
-from experiments.oco_common import run_learners
+from experiments.common import drive, run_learners, script_main
 from experiments.runner import mean_ci
 
 NAME = "oco_parameter_free"

@@ -31,8 +31,7 @@ import numpy as np
 from algorithms.oco import adagrad, ogd, ons, optimistic_ftrl
 from envs import oco
 from experiments import plotting
-from experiments.common import drive, script_main
-from experiments.oco_common import run_learners
+from experiments.common import drive, run_learners, script_main
 
 NAME = "oco_rates"
 

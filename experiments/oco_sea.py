@@ -30,8 +30,8 @@ from matplotlib.colors import TwoSlopeNorm
 from algorithms.oco import ogd, optimistic_ftrl, optimistic_omd
 from envs import oco
 from experiments import plotting
-from experiments.common import drive, script_main
-from experiments.oco_common import run_learners, stack_instances
+from experiments.common import drive, run_learners, script_main
+from experiments.oco_common import stack_instances
 from experiments.runner import mean_ci
 
 NAME = "oco_sea"
