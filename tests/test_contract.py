@@ -28,8 +28,10 @@ ENVS = {
 }
 # Which envs each learner accepts: rewards in [0, 1] for all but Gaussian TS, which is
 # for unbounded Gaussian rewards (it runs on the others too).
+# The Beta-arm env (a 40-step bisection quantile per round) is slow to compile: its
+# pairs run with the slow tests, every other pair in the fast suite.
 PAIRS = [
-    (name, env)
+    pytest.param(name, env, marks=[pytest.mark.slow] if env == "beta" else [])
     for name in ALGORITHMS
     for env in ENVS
     if not (

@@ -10,7 +10,15 @@ from tests.helpers import check_learner_contract
 NUM_EPISODES = 20
 
 
-@pytest.mark.parametrize("name", list(TABULAR_ALGORITHMS))
+# PSRL's jitted-vs-eager comparison alone takes ~50 s (a Dirichlet posterior draw per
+# episode, eagerly): it runs with the slow tests.
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[pytest.mark.slow] if n == "psrl" else [])
+        for n in TABULAR_ALGORITHMS
+    ],
+)
 def test_contract_river_swim(name):
     env = river_swim(num_states=4, horizon=5)
     learner = make_tabular_learner(name, 4, 2, 5, NUM_EPISODES)
