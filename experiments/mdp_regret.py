@@ -4,7 +4,7 @@ optimistic Q-learning (UCB-H) on RiverSwim and DeepSea, mean and 95% band over s
 Command (full, writes figures/mdp_regret.png and its results):
 
     python -m experiments.mdp_regret            # 32 seeds, K = 1,000 episodes
-    python -m experiments.mdp_regret --quick    # 64 seeds, K = 300, 4 learners
+    python -m experiments.mdp_regret --quick    # 16 seeds, K = 300, 4 learners
                                                 # -> results/quick/
 
 32 seeds, not the issue's 1,000: PSRL's per-episode posterior draw (an ``[H, S, A,
@@ -57,7 +57,7 @@ class Config:
 
 QUICK = Config(
     num_rounds=300,
-    num_seeds=64,
+    num_seeds=16,
     algorithms=("ucbvi_h", "psrl", "rlsvi", "ucb_h"),
 )
 
