@@ -28,9 +28,14 @@ transition only through ``s^\\tau_{h+1}``, so
 
 two running sums. This is the batched regression over ALL stored transitions, exactly
 (not an approximation), at a per-episode cost ``O(H (d S + S A d^2))`` that does not
-depend on the episode index: no buffer, no mask, no ``K_max``. ``Lambda_h^{-1}`` is
-kept by symmetric Sherman-Morrison updates and recomputed from ``Lambda_h`` (kept
-exactly as a running sum) every ``refresh_every`` episodes so rounding cannot drift.
+depend on the episode index: no buffer, no mask, no ``K_max``. LSVI-UCB also keeps
+its bonuses ``||phi(s, a)||^2_{Lambda_h^{-1}}`` for every ``(h, s, a)`` and downdates
+them by Sherman-Morrison when a transition is added (``O(S A d)`` per step instead of
+``O(S A d^2)``), recomputing one step ``h`` exactly per episode in turn
+(:func:`downdate_bonus_sq`): ``O(H (d S + S A d) + S A d^2)`` per episode.
+``Lambda_h^{-1}`` is kept by symmetric Sherman-Morrison updates and recomputed from
+``Lambda_h`` (kept exactly as a running sum) every ``refresh_every`` episodes so
+rounding cannot drift.
 """
 
 from __future__ import annotations
@@ -57,8 +62,11 @@ __all__ = [
     "LSVIPHEState",
     "LSVIStats",
     "LSVIUCBState",
+    "downdate_bonus_sq",
     "elliptical_bonus",
+    "elliptical_norm_sq",
     "init_lsvi_stats",
+    "initial_bonus_sq",
     "lsvi_phe",
     "lsvi_q_values",
     "lsvi_ucb",
@@ -171,8 +179,13 @@ def elliptical_bonus(features: Array, matrix_inv: Array) -> Array:
     Returns:
         ``[...]`` (clipped at 0 under the square root against rounding).
     """
+    return jnp.sqrt(elliptical_norm_sq(features, matrix_inv))
+
+
+def elliptical_norm_sq(features: Array, matrix_inv: Array) -> Array:
+    """``phi^T Lambda^{-1} phi`` for all ``(s, a)``: ``[..., d]`` -> ``[...]``, >= 0."""
     quad = jnp.einsum("...i,ij,...j->...", features, matrix_inv, features)
-    return jnp.sqrt(jnp.maximum(quad, 0.0))
+    return jnp.maximum(quad, 0.0)
 
 
 def _regression_weights(stats: LSVIStats, h, value_next: Array) -> Array:
@@ -181,7 +194,9 @@ def _regression_weights(stats: LSVIStats, h, value_next: Array) -> Array:
     return stats.gram_inv[h] @ target
 
 
-def lsvi_q_values(features: Array, stats: LSVIStats, beta) -> Array:
+def lsvi_q_values(
+    features: Array, stats: LSVIStats, beta, bonus: Array | None = None
+) -> Array:
     """Optimistic LSVI action values ``Q [H, S, A]`` (Jin et al. 2020, Alg. 1).
 
     .. math::
@@ -197,6 +212,9 @@ def lsvi_q_values(features: Array, stats: LSVIStats, beta) -> Array:
         features: ``[S, A, d]``.
         stats: the regression statistics.
         beta: bonus scale (traceable).
+        bonus: ``[H, S, A]`` the elliptical norms ``||phi(s, a)||_{Lambda_h^{-1}}``
+            if the caller keeps them (:func:`lsvi_ucb` does, see
+            :func:`downdate_bonus_sq`); computed from ``stats.gram_inv`` otherwise.
 
     Returns:
         ``[H, S, A]``.
@@ -205,25 +223,62 @@ def lsvi_q_values(features: Array, stats: LSVIStats, beta) -> Array:
     chex.assert_shape(features, (num_states, None, dim))
     features = features.astype(stats.gram.dtype)
 
-    def backward_step(value_next, h):
+    def backward_step(value_next, inputs):
+        h, bonus_h = inputs
         weights = _regression_weights(stats, h, value_next)
-        bonus = elliptical_bonus(features, stats.gram_inv[h])
+        if bonus_h is None:
+            bonus_h = elliptical_bonus(features, stats.gram_inv[h])
         q_h = jnp.minimum(
-            features @ weights + beta * bonus, (horizon - h).astype(stats.gram.dtype)
+            features @ weights + beta * bonus_h, (horizon - h).astype(stats.gram.dtype)
         )
         return jnp.max(q_h, axis=-1), q_h
 
     terminal = jnp.zeros((num_states,), stats.gram.dtype)
     _, q_values = jax.lax.scan(
-        backward_step, terminal, jnp.arange(horizon), reverse=True
+        backward_step, terminal, (jnp.arange(horizon), bonus), reverse=True
     )
     return q_values
+
+
+def initial_bonus_sq(features: Array, reg) -> Array:
+    """``||phi(s, a)||^2`` under ``Lambda = reg I`` (no data yet): ``[S, A]``."""
+    return jnp.sum(features * features, axis=-1) / reg
+
+
+def downdate_bonus_sq(
+    bonus_sq: Array, features: Array, matrix_inv: Array, x: Array
+) -> Array:
+    r"""Every ``||phi(s, a)||^2_{Lambda^{-1}}`` after ``Lambda += x x^T``, ``O(S A d)``.
+
+    By Sherman-Morrison, with ``u = Lambda^{-1} x`` (the inverse BEFORE the update),
+
+    .. math::
+
+        \phi^\top (\Lambda + x x^\top)^{-1} \phi
+        = \phi^\top \Lambda^{-1} \phi - \frac{(\phi^\top u)^2}{1 + x^\top u},
+
+    one matrix-vector product ``features @ u`` instead of the ``O(S A d^2)`` quadratic
+    forms. Clipped at 0 against rounding.
+
+    Args:
+        bonus_sq: ``[S, A]`` the squared norms under ``matrix_inv``.
+        features: ``[S, A, d]``.
+        matrix_inv: ``[d, d]`` ``Lambda^{-1}`` before the update.
+        x: ``[d]`` the added feature vector.
+
+    Returns:
+        ``[S, A]``.
+    """
+    u = matrix_inv @ x
+    proj = features @ u
+    return jnp.maximum(bonus_sq - proj * proj / (1.0 + jnp.dot(x, u)), 0.0)
 
 
 class LSVIUCBState(NamedTuple):
     """State of :func:`lsvi_ucb`."""
 
     stats: LSVIStats
+    bonus_sq: Array  # [H, S, A] ||phi(s, a)||^2 under Lambda_h^{-1} (valid from ep. 1)
 
 
 def _lsvi_learner(state_cls, q_fn, num_states, dim, horizon, reg, refresh_every):
@@ -305,14 +360,49 @@ def lsvi_ucb(
         num_states, num_actions, dim, horizon
     )
     check_nonnegative(beta, "beta")
+    refresh_every = check_int(refresh_every, "refresh_every")
+    check_positive(reg, "reg")
 
-    def q_fn(key, features, stats):
+    def init(key):
         del key
-        return lsvi_q_values(features, stats, beta)
+        stats = init_lsvi_stats(num_states, dim, horizon, reg)
+        bonus_sq = jnp.zeros((horizon, num_states, num_actions), stats.gram.dtype)
+        return LSVIUCBState(stats, bonus_sq)
 
-    return _lsvi_learner(
-        LSVIUCBState, q_fn, num_states, dim, horizon, reg, refresh_every
-    )
+    def current_bonus_sq(state, features):
+        # Before the first update the cache is empty: Lambda = reg I.
+        fresh = jnp.broadcast_to(
+            initial_bonus_sq(features, jnp.asarray(reg, features.dtype)),
+            state.bonus_sq.shape,
+        )
+        return jnp.where(state.stats.num_episodes == 0, fresh, state.bonus_sq)
+
+    def act(key, state, obs):
+        del key
+        features = obs.features.astype(state.stats.gram.dtype)
+        bonus = jnp.sqrt(current_bonus_sq(state, features))
+        return greedy_policy(lsvi_q_values(features, state.stats, beta, bonus)), state
+
+    def update(state, obs, action, trajectory):
+        del action
+        features = obs.features.astype(state.stats.gram.dtype)
+        bonus_sq = current_bonus_sq(state, features)
+        phis = features[trajectory.states, trajectory.actions]  # [H, d]
+        bonus_sq = jax.vmap(downdate_bonus_sq, in_axes=(0, None, 0, 0))(
+            bonus_sq, features, state.stats.gram_inv, phis
+        )
+        stats = update_lsvi_stats(state.stats, features, trajectory, refresh_every)
+        # Round-robin exact refresh: one step h per episode gets its norms recomputed
+        # from the current inverse, so no rank-one downdate survives more than H
+        # episodes (a full refresh every episode would cost H times more).
+        h = stats.num_episodes % horizon
+        exact_h = elliptical_norm_sq(features, stats.gram_inv[h])
+        bonus_sq = jnp.where(
+            (jnp.arange(horizon) == h)[:, None, None], exact_h[None], bonus_sq
+        )
+        return LSVIUCBState(stats, bonus_sq)
+
+    return Learner(init, act, update)
 
 
 class LSVIPHEState(NamedTuple):
