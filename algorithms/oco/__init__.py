@@ -23,6 +23,7 @@ from algorithms.oco.gradient import (
     omd,
     ons,
     optimistic_ftrl,
+    optimistic_ftrl_strongly_convex,
     optimistic_omd,
 )
 from algorithms.oco.parameter_free import kt_coin_betting
@@ -53,6 +54,7 @@ ALGORITHMS = {
     ),
     "optimistic_omd_ec": lambda dom, T: optimistic_omd(dom, curvature="exp_concave"),
     "optimistic_ftrl": lambda dom, T: optimistic_ftrl(dom),
+    "optimistic_ftrl_sc": lambda dom, T: optimistic_ftrl_strongly_convex(dom),
     "hedge": lambda dom, T: hedge(dom.dim, rate="anytime"),
     "hedge_fixed": lambda dom, T: hedge(dom.dim, rate="fixed", horizon=T),
     "hedge_doubling": lambda dom, T: hedge(dom.dim, rate="doubling"),
@@ -154,6 +156,7 @@ __all__ = [
     "omd",
     "ons",
     "optimistic_ftrl",
+    "optimistic_ftrl_strongly_convex",
     "optimistic_hedge",
     "optimistic_omd",
     "pnorm_omd",
