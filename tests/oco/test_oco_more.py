@@ -359,6 +359,7 @@ def test_sleeping_errors():
 # --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_optimistic_ftrl_strongly_convex_reference_and_bound():
     """x_{t+1} = Pi(mean of x_s - (G_t + g_t)/(lambda t)) by hand; and the optimistic
     FTRL lemma on the lambda(t-1)-strongly convex surrogate sum:
@@ -387,3 +388,36 @@ def test_optimistic_ftrl_strongly_convex_reference_and_bound():
         _, infos, _ = play(learner, calm, 150)
         regret = np.cumsum(infos.regret)
         assert regret[-1] <= 2.0 and abs(regret[-1] - regret[49]) < 1e-6
+
+
+@pytest.mark.slow
+def test_optimistic_ftal_matches_constrained_solve():
+    """x_{t+1} = argmin_{||x|| <= R} sum_s l_s(x) + eps ||x||^2/2 + <g_t, x> with
+    l_s(x) = <g_s, x> + beta/2 <g_s, x - x_s>^2, by SciPy, on online regression."""
+    from algorithms.oco import optimistic_ftal
+
+    with jax.enable_x64(True):
+        env = oco.online_regression(2, radius=0.4, noise=0.5)
+        dom = oco.Domain("ball", 2, 0.4)
+        beta, eps = 0.5, 0.3
+        actions, _, fbs = play(optimistic_ftal(dom, beta=beta, epsilon=eps), env, 8)
+        grads, points = [], []
+        for t, fb in enumerate(fbs):
+            if t > 0:
+                gs, xs = np.stack(grads), np.stack(points)
+
+                def objective(x, gs=gs, xs=xs):
+                    lin = np.sum(gs @ x)
+                    quad = beta / 2 * np.sum((np.sum(gs * (x - xs), axis=1)) ** 2)
+                    return lin + quad + eps / 2 * x @ x + gs[-1] @ x
+
+                ref = optimize.minimize(
+                    objective,
+                    np.zeros(2),
+                    constraints=[{"type": "ineq", "fun": lambda x: 0.16 - x @ x}],
+                    method="SLSQP",
+                    options={"ftol": 1e-15, "maxiter": 500},
+                ).x
+                np.testing.assert_allclose(actions[t], ref, atol=1e-6)
+            grads.append(np.asarray(fb.grad))
+            points.append(actions[t])
