@@ -31,6 +31,18 @@ from envs import oco, oco_sleeping
 from tests.oco.oco_helpers import play_obs
 from tests.oco.test_oco import play
 
+
+def ball_argmin(fun, dim, radius):
+    """``argmin_{||x|| <= radius} fun(x)`` by SciPy's SLSQP from the origin."""
+    return optimize.minimize(
+        fun,
+        np.zeros(dim),
+        constraints=[{"type": "ineq", "fun": lambda x: radius**2 - x @ x}],
+        method="SLSQP",
+        options={"ftol": 1e-15, "maxiter": 500},
+    ).x
+
+
 # --------------------------------------------------------------------------------------
 # p-norm online mirror descent.
 # --------------------------------------------------------------------------------------
@@ -204,13 +216,11 @@ def test_ftrl_squared_loss_matches_constrained_ridge():
         for t, fb in enumerate(fbs):
             if t > 0:
                 a, y = np.stack(feats), np.array(labels)
-                ref = optimize.minimize(
+                ref = ball_argmin(
                     lambda x, a=a, y=y: 0.5 * np.sum((a @ x - y) ** 2) + x @ x / 4,
-                    np.zeros(3),
-                    constraints=[{"type": "ineq", "fun": lambda x: 0.09 - x @ x}],
-                    method="SLSQP",
-                    options={"ftol": 1e-15, "maxiter": 500},
-                ).x
+                    3,
+                    0.3,
+                )
                 np.testing.assert_allclose(actions[t], ref, atol=1e-6)
             feats.append(np.asarray(fb.loss_params.features))
             labels.append(float(fb.loss_params.label))
@@ -241,15 +251,13 @@ def test_ftrl_exact_on_logistic_losses_matches_scipy():
             if t > 0:
                 a = np.stack([r[0] for r in rows])
                 y = np.array([r[1] for r in rows])
-                ref = optimize.minimize(
+                ref = ball_argmin(
                     lambda x, a=a, y=y: (
                         np.sum(np.logaddexp(0, -y * (a @ x))) + x @ x / 2
                     ),
-                    np.zeros(3),
-                    constraints=[{"type": "ineq", "fun": lambda x: 1 - x @ x}],
-                    method="SLSQP",
-                    options={"ftol": 1e-15, "maxiter": 500},
-                ).x
+                    3,
+                    1.0,
+                )
                 np.testing.assert_allclose(actions[t], ref, atol=1e-5)
             rows.append(
                 (np.asarray(fb.loss_params.features), float(fb.loss_params.label))
@@ -411,13 +419,7 @@ def test_optimistic_ftal_matches_constrained_solve():
                     quad = beta / 2 * np.sum((np.sum(gs * (x - xs), axis=1)) ** 2)
                     return lin + quad + eps / 2 * x @ x + gs[-1] @ x
 
-                ref = optimize.minimize(
-                    objective,
-                    np.zeros(2),
-                    constraints=[{"type": "ineq", "fun": lambda x: 0.16 - x @ x}],
-                    method="SLSQP",
-                    options={"ftol": 1e-15, "maxiter": 500},
-                ).x
+                ref = ball_argmin(objective, 2, 0.4)
                 np.testing.assert_allclose(actions[t], ref, atol=1e-6)
             grads.append(np.asarray(fb.grad))
             points.append(actions[t])
