@@ -671,6 +671,9 @@ def switching_linear(
     return oco_env(domain, _linear_family(), stream, params, name="switching")
 
 
+NOISES = ("gaussian", "sphere", "rademacher")
+
+
 class SEAParams(NamedTuple):
     """The SEA model (Sachs et al. 2022) for linear or quadratic losses.
 
@@ -737,7 +740,9 @@ def sea_model(
     ``comparator`` (a point ``u``, [d]) the params are :class:`SEAComparatorParams`
     and the info reports the regret against ``u`` too. ``noise='sphere'`` draws
     ``xi_t`` uniformly on the unit sphere (``+-1`` in 1-D) instead of Gaussian, so
-    gradients stay bounded by ``||mean|| + A + sigma``.
+    gradients stay bounded by ``||mean|| + A + sigma``; ``noise='rademacher'`` draws
+    independent ``+-1/sqrt(d)`` coordinates (dense gradients with
+    ``||xi||_inf = 1/sqrt(d)``: the p-norm setting, ``experiments.oco_pnorm``).
 
     Losses: ``linear`` ``f_t(x) = <m_t + sigma xi_t, x>``, or ``quadratic``
     ``f_t(x) = lambda/2 ||x - m_t - sigma xi_t||^2``.
@@ -752,8 +757,8 @@ def sea_model(
     check_nonnegative(sigma, "sigma")
     check_nonnegative(adversarial, "adversarial")
     check_positive(curvature, "curvature")
-    if noise not in ("gaussian", "sphere"):
-        raise ValueError(f"noise must be 'gaussian' or 'sphere', got {noise!r}")
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
     if loss not in ("linear", "quadratic"):
         raise ValueError(f"loss must be 'linear' or 'quadratic', got {loss!r}")
     if mean is None:
@@ -778,6 +783,8 @@ def sea_model(
         xi = jax.random.normal(key, params.mean.shape, params.mean.dtype)
         if noise == "sphere":
             xi = xi / jnp.maximum(jnp.linalg.norm(xi), 1e-30)
+        elif noise == "rademacher":
+            xi = jnp.where(xi >= 0, 1.0, -1.0).astype(xi.dtype) / np.sqrt(dim)
         else:
             xi = xi / np.sqrt(dim)
         return (

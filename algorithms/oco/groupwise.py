@@ -21,6 +21,7 @@ from algorithms.core import (
     float_dtype,
     is_concrete,
 )
+from algorithms.oco.sleeping import awake_distribution, sleeping_log_weights
 
 
 def _check_label(y):
@@ -138,9 +139,7 @@ def groupwise(
         return jnp.clip(preds, -clip, clip)
 
     def mix(state, obs):
-        awake = obs.membership > 0
-        logw = jnp.where(awake, state.log_weights, -jnp.inf)
-        w = jax.nn.softmax(logw)
+        w = awake_distribution(state.log_weights, obs.membership)
         return w @ experts(state, obs.features)
 
     def act(key, state, obs):
@@ -152,8 +151,9 @@ def groupwise(
         preds = experts(state, a)
         mixed = mix(state, obs)
         gain = (mixed - y) ** 2 - (preds - y) ** 2
-        log_weights = state.log_weights + learning_rate * awake * gain
-        log_weights = log_weights - jnp.max(log_weights)
+        log_weights = sleeping_log_weights(
+            state.log_weights, awake, gain, learning_rate
+        )
         inverse = jax.vmap(_sherman_morrison, (0, None))(state.inverse, a)
         inverse = jnp.where(awake[:, None, None] > 0, inverse, state.inverse)
         cross = state.cross + awake[:, None] * (y * a)[None]

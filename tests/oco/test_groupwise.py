@@ -8,27 +8,13 @@ import pytest
 from algorithms.oco.groupwise import groupwise, vaw
 from envs.oco_groups import GROUP_NAMES, NUM_GROUPS, groups_regression
 from tests.helpers import check_learner_contract
+from tests.oco.oco_helpers import play_obs
 
 
 def play(learner, env, num_rounds, seed=0):
-    key = jax.random.key(seed)
-    state = learner.init(key)
-    env_state, obs = env.reset(key, env.params)
-    act, step, update = jax.jit(learner.act), jax.jit(env.step), jax.jit(learner.update)
-    preds, obs_list, labels, infos = [], [], [], []
-    for t in range(num_rounds):
-        pred, state = act(jax.random.fold_in(key, t), state, obs)
-        env_state, next_obs, y, info = step(
-            jax.random.fold_in(key, 10_000 + t), env_state, pred, env.params
-        )
-        state = update(state, obs, pred, y)
-        preds.append(float(pred))
-        obs_list.append(jax.tree.map(np.asarray, obs))
-        labels.append(float(y))
-        infos.append(info)
-        obs = next_obs
-    infos = jax.tree.map(lambda *x: np.stack(x), *infos)
-    return np.array(preds), obs_list, np.array(labels), infos
+    actions, infos, labels, obs = play_obs(learner, env, num_rounds, seed)
+    obs_list = [jax.tree.map(lambda x, i=i: x[i], obs) for i in range(num_rounds)]
+    return actions, obs_list, np.array([float(y) for y in labels]), infos
 
 
 def test_vaw_and_per_group_regret_match_normal_equations():
