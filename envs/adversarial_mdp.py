@@ -64,11 +64,11 @@ from envs.adversarial_bandits import PhasedLossParams, phased_losses
 from envs.core import Env, KahanSum, check_int, float_dtype, is_concrete, kahan_add
 from envs.tabular_mdp import (
     TabularMDPParams,
-    _simulate_episode,
-    _validated_params,
     backward_induction,
     policy_value,
     sample_tabular_mdp_params,
+    simulate_episode,
+    validated_params,
 )
 
 Array = jax.Array
@@ -204,7 +204,7 @@ def check_transitions(transitions, initial=None) -> tuple[np.ndarray, np.ndarray
         initial[0] = 1.0
     # envs.tabular_mdp's checks: non-negative finite rows summing to 1, a distribution
     # over layer 0 (zero rewards stand in for the losses, checked separately).
-    _validated_params(
+    validated_params(
         transitions, np.zeros(transitions.shape[:3]), initial, transitions.shape[0]
     )
     return transitions, np.asarray(initial, dtype=np.float64)
@@ -462,7 +462,7 @@ def _mdp_env(
         mean_losses = mean_losses.reshape(shape).astype(dtype)
         policy = policy.astype(dtype)
         transitions, initial = params.transitions, params.initial
-        trajectory = _simulate_episode(
+        trajectory = simulate_episode(
             key_episode, TabularMDPParams(transitions, losses, initial), policy
         )
         cumulative = kahan_add(state.cumulative_losses, losses)

@@ -25,9 +25,9 @@ import jax.numpy as jnp
 from envs.core import Env, check_int, float_dtype
 from envs.tabular_mdp import (
     TabularMDPParams,
-    _simulate_episode,
     backward_induction,
     policy_value,
+    simulate_episode,
 )
 
 Array = jax.Array
@@ -89,7 +89,7 @@ def reward_free(env: Env, num_rewards: int = 8) -> Env:
 
     def step(key, state, action, params):
         mdp, rewards = params
-        trajectory = _simulate_episode(
+        trajectory = simulate_episode(
             key, mdp, action.explore.astype(mdp.rewards.dtype)
         )
         trajectory = trajectory._replace(rewards=jnp.zeros_like(trajectory.rewards))

@@ -55,7 +55,9 @@ __all__ = [
     "random_tabular_mdp",
     "river_swim",
     "sample_tabular_mdp_params",
+    "simulate_episode",
     "tabular_mdp",
+    "validated_params",
 ]
 
 
@@ -162,7 +164,7 @@ def policy_value(params: TabularMDPParams, policy: Array) -> Array:
     return jnp.concatenate([values, terminal[None]], axis=0)
 
 
-def _simulate_episode(key, params: TabularMDPParams, policy: Array) -> Trajectory:
+def simulate_episode(key, params: TabularMDPParams, policy: Array) -> Trajectory:
     """One episode under ``policy``: ``s_0 ~ rho``, then H (action, state) draws."""
     horizon = params.rewards.shape[0]
     key_initial, key_steps = jax.random.split(key)
@@ -192,7 +194,7 @@ def _tabular_env(name: str, params, sample_params=None) -> Env:
 
     def step(key, state, policy, params):
         policy = policy.astype(params.rewards.dtype)
-        trajectory = _simulate_episode(key, params, policy)
+        trajectory = simulate_episode(key, params, policy)
         values = policy_value(params, policy)
         regret = state.optimal_value - jnp.dot(params.initial, values[0])
         return state, (), trajectory, StepInfo(regret=regret)
@@ -200,7 +202,7 @@ def _tabular_env(name: str, params, sample_params=None) -> Env:
     return Env(reset, step, params, sample_params, name)
 
 
-def _validated_params(transitions, rewards, initial, horizon: int) -> TabularMDPParams:
+def validated_params(transitions, rewards, initial, horizon: int) -> TabularMDPParams:
     """Checks shapes and probabilities in float64 NumPy, then broadcasts over H."""
     horizon = check_int(horizon, "horizon")
     transitions = np.asarray(transitions, dtype=np.float64)
@@ -279,7 +281,7 @@ def tabular_mdp(transitions, rewards, initial, horizon: int) -> Env:
             distribution, rewards outside [0, 1], or an invalid initial distribution.
     """
     return _tabular_env(
-        "tabular_mdp", _validated_params(transitions, rewards, initial, horizon)
+        "tabular_mdp", validated_params(transitions, rewards, initial, horizon)
     )
 
 
@@ -404,7 +406,7 @@ def river_swim(num_states: int = 6, horizon: int = 20) -> Env:
     rewards[num_states - 1, 1] = 1.0
     initial = np.zeros(num_states)
     initial[0] = 1.0
-    params = _validated_params(transitions, rewards, initial, horizon)
+    params = validated_params(transitions, rewards, initial, horizon)
     return _tabular_env("river_swim", params)
 
 
@@ -667,5 +669,5 @@ def grid_world(size: int = 4, horizon: int = 10, *, slip: float = 0.1) -> Env:
     rewards[goal] = 1.0
     initial = np.zeros(num_states)
     initial[0] = 1.0
-    params = _validated_params(transitions, rewards, initial, horizon)
+    params = validated_params(transitions, rewards, initial, horizon)
     return _tabular_env("grid_world", params)

@@ -48,13 +48,30 @@ def _contract_learner(name):
     return learner
 
 
+# The projection-based learners solve the KL projection by a few damped Newton steps
+# in float32; jit (fused, reassociated) and eager arithmetic differ in the last bits
+# and the Newton steps amplify that to ~1e-5 in the policy (measured: 9.5e-6 absolute
+# on oreps / ftl_trap). The default 1e-6 / 1e-5 tolerances are kept for the others.
+_PROJECTION = ("oreps", "oreps_bandit", "uob_reps")
+
+
+def _tolerance(name):
+    return dict(rtol=1e-4, atol=1e-5) if name in _PROJECTION else {}
+
+
 @pytest.mark.parametrize("name", list(ALGORITHMS))
 def test_contract(name):
     env = _env(name)
     learner = _contract_learner(name)
     params = env.sample_params(jax.random.key(0))
     actions = check_learner_contract(
-        learner, env, num_rounds=3, run_rounds=8, num_seeds=2, params=params
+        learner,
+        env,
+        num_rounds=3,
+        run_rounds=8,
+        num_seeds=2,
+        params=params,
+        **_tolerance(name),
     )
     # actions are policies: non-negative rows summing to 1
     assert np.all(actions >= 0)
@@ -74,6 +91,7 @@ def test_contract_every_sequence(name, losses):
         run_rounds=8,
         num_seeds=2,
         params=params,
+        **_tolerance(name),
     )
 
 
