@@ -16,10 +16,15 @@ thresholds run as ONE compiled program (``experiments.runner.sweep`` over
 episode); (c) the trade-off: final regret against final number of queries, one point
 per epsilon.
 
-Expected: regret grows sublinearly for every epsilon; the number of queries levels off
-(the covariance of the queried differences grows, so fewer realised differences are
-uncertain), far below K for epsilon >= 0.2, at the price of more regret for large
-epsilon (the trade-off of Wu and Sun 2023).
+Expected: regret grows sublinearly; the number of queries levels off (the covariance
+of the queried differences grows, so fewer realised differences are uncertain), far
+below K for epsilon >= 0.2, at the price of more regret for large epsilon (the
+trade-off of Wu and Sun 2023). Seen in the committed figure (K = 1,000, 32 seeds):
+final regret 233, 246, 371, 486, 919 with 995, 251, 77, 16, 6 queries for
+epsilon = 0, 0.1, 0.2, 0.5, 1; per-episode regret over the last 450 episodes 0.13,
+0.17, 0.27, 0.39, 0.86 (about 1.6 at the start): epsilon = 0.1 keeps the regret of
+querying every episode with a quarter of the queries; epsilon = 1 (6 queries) barely
+learns the reward.
 """
 
 from __future__ import annotations

@@ -13,13 +13,20 @@ return in [0, 1], the horizon-free normalisation); after each exploration episod
 learners plan for every reward and the env records (a snapshot) the exact mean
 suboptimality of the planned policies. (a) that gap against episodes K; (b) the first
 recorded K at which the mean gap over seeds is at most epsilon, against epsilon, with
-the epsilon^-2 reference; (c) the K needed for a fixed epsilon against H; (d) the same
-against d for the horizon-free learner, with the d^2 reference. Points that never reach
-epsilon within the budget are missing (censored).
+the epsilon^-2 reference; (c) the K needed to bring the mean gap to 10% of its value
+after one episode (the uninformed planner's gap: the absolute gap of an instance family
+changes with H and d, mixtures of more kernels being closer to uniform, so a fixed
+absolute epsilon would measure the instances, not the learning) against H; (d) the
+same against d for the horizon-free learner, with the d^2 reference. Points that never
+reach epsilon within the budget are missing (censored).
 
 Expected: the horizon-free learner's needed K is flat in H (Zhang, Zhang and Gu 2023:
 ``O~(d^2 / epsilon^2)``, no polynomial H), while RF-UCRL, which learns a separate
-``P_h`` per step, needs more episodes as H grows; K grows with d.
+``P_h`` per step, needs more episodes as H grows; K grows with d. Seen in the committed
+figure (K = 1,000, 32 seeds): the horizon-free gap falls from 1e-2 to 3e-5, RF-UCRL's
+to 4e-4; (c) flat for the horizon-free learner (49, 41, 41 episodes at H = 3, 6, 12)
+and growing for RF-UCRL (345, 412, 492); (d) 49, 41, 289 episodes at d = 2, 4, 8:
+steep from 4 to 8 (x7, d^2 predicts x4), flat from 2 to 4, so not a clean d^2.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import dataclasses
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from algorithms.linear_mdp.reward_free import hf_ucrl_rfe, tabular_rf_ucrl
 from envs.linear_mixture_reward_free import random_mixture_reward_free
@@ -49,7 +57,7 @@ class Config:
     dims: tuple[int, ...] = (2, 4, 8)  # d values (horizon-free learner)
     concentration: float = 0.1  # Dirichlet concentration of the base kernels
     num_rewards: int = 8  # reward functions per instance
-    epsilon: float = 2e-3  # target gap of panels (c) and (d)
+    relative_epsilon: float = 0.1  # (c), (d): target gap / gap after one episode
     beta: float = 0.2  # horizon-free learner's confidence scale
     num_moments: int = 3  # moments V, V^2, V^4 of the moment estimator
     rf_bonus_scale: float = 0.05  # RF-UCRL's confidence-width scale (1 = paper's)
@@ -116,10 +124,13 @@ def run_experiment(config: Config) -> dict:
     return {"arrays": arrays, "timings": timings}
 
 
-def _needed(arrays, key, epsilons):
+def _needed(arrays, key, epsilons, *, relative=False):
+    """First recorded K with mean gap <= epsilon (times the one-episode gap if
+    ``relative``)."""
     prefix = key.split("/")[0]
     rounds = arrays[f"{prefix}/rounds"]
-    return episodes_to_reach(rounds, arrays[key].mean(0), epsilons)
+    gap = arrays[key].mean(0)
+    return episodes_to_reach(rounds, gap / gap[0] if relative else gap, epsilons)
 
 
 def plot(arrays: dict, config: Config, path) -> None:
@@ -151,19 +162,24 @@ def plot(arrays: dict, config: Config, path) -> None:
     axes[1].set(xscale="log", yscale="log", xlabel="epsilon")
     axes[1].set(ylabel="episodes until mean gap <= epsilon")
     axes[1].set_title("(b) sample complexity against epsilon")
-    eps = np.array([config.epsilon])
+    eps = np.array([config.relative_epsilon])
     for name, label in LABELS.items():
         need = [
-            _needed(arrays, f"d{config.dim}H{h}/{name}/gap", eps)[0]
+            _needed(arrays, f"d{config.dim}H{h}/{name}/gap", eps, relative=True)[0]
             for h in config.horizons
         ]
         axes[2].plot(config.horizons, need, "o-", color=colors[name], label=label)
     axes[2].set(xscale="log", yscale="log", xlabel="horizon H")
-    axes[2].set(ylabel=f"episodes until mean gap <= {config.epsilon:g}")
+    axes[2].set_xticks(config.horizons, [str(h) for h in config.horizons])
+    ylabel = f"episodes until gap <= {config.relative_epsilon:g} x one-episode gap"
+    axes[2].set(ylabel=ylabel)
     axes[2].set_title(f"(c) against H (d = {config.dim}; missing: > K)")
     dims = np.array(sorted(config.dims), float)
     need = np.array(
-        [_needed(arrays, f"d{int(d)}H{config.horizon}/hf/gap", eps)[0] for d in dims]
+        [
+            _needed(arrays, f"d{int(d)}H{config.horizon}/hf/gap", eps, relative=True)[0]
+            for d in dims
+        ]
     )
     axes[3].plot(dims, need, "o-", color=colors["hf"], label=LABELS["hf"])
     if np.isfinite(need).any():
@@ -172,9 +188,12 @@ def plot(arrays: dict, config: Config, path) -> None:
             axes[3], dims, need[j] * (dims / dims[j]) ** 2, label="∝ d^2"
         )
     axes[3].set(xscale="log", yscale="log", xlabel="feature dimension d")
-    axes[3].set(ylabel=f"episodes until mean gap <= {config.epsilon:g}")
+    axes[3].set_xticks(dims, [str(int(d)) for d in dims])
+    axes[3].set(ylabel=ylabel)
     axes[3].set_title(f"(d) against d (H = {config.horizon})")
     for ax in axes:
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     plotting.save_figure(fig, path)

@@ -40,7 +40,6 @@ from algorithms.core import (
     float_dtype,
 )
 from algorithms.linear_mdp.lsvi import _check_shapes, _refresh_inverse, elliptical_bonus
-from algorithms.tabular.planning import greedy_policy, greedy_policy_random_ties
 from envs.reward_free import RewardFreeAction
 
 Array = jax.Array
@@ -109,6 +108,24 @@ def transition_uncertainty(features: Array, gram_inv: Array) -> Array:
     return jnp.sum(elliptical_bonus(features, gram_inv), axis=-1)
 
 
+# Values within this distance of the maximum count as ties: symmetric instances (e.g.
+# the hard instance's actions) have exact ties that rounding would otherwise break
+# differently under jit and eager execution.
+TIE_TOLERANCE = 1e-6
+
+
+def _greedy(q_values: Array, key=None) -> Array:
+    """One-hot greedy policy ``[..., A]``; ties (within ``TIE_TOLERANCE``) go to the
+    lowest index, or uniformly at random when a ``key`` is given."""
+    best = q_values >= jnp.max(q_values, axis=-1, keepdims=True) - TIE_TOLERANCE
+    if key is None:
+        actions = jnp.argmax(best, axis=-1)
+    else:
+        noise = jax.random.uniform(key, q_values.shape, q_values.dtype)
+        actions = jnp.argmax(jnp.where(best, noise, -1.0), axis=-1)
+    return jax.nn.one_hot(actions, q_values.shape[-1], dtype=q_values.dtype)
+
+
 def exploration_values(features: Array, theta: Array, gram_inv: Array, beta, horizon):
     """The exploration phase's optimistic values for the pseudo-reward.
 
@@ -169,7 +186,7 @@ def plan_policies(features, reward_functions, theta, gram_inv, beta=0.0) -> Arra
             ``[0, 1]``); theta: ``[d]``; gram_inv: ``[d, d]``; beta: planning bonus.
     """
     return jax.vmap(
-        lambda r: greedy_policy(_capped_backup(features, r, theta, gram_inv, beta)[0])
+        lambda r: _greedy(_capped_backup(features, r, theta, gram_inv, beta)[0])
     )(reward_functions)
 
 
@@ -326,7 +343,7 @@ def hf_ucrl_rfe(
         q_values, values = exploration_values(
             features, theta, state.grams_inv[0], beta, horizon
         )
-        explore = greedy_policy_random_ties(key, q_values)
+        explore = _greedy(q_values, key)
         planned = plan_policies(
             features,
             obs.reward_functions.astype(dtype),
