@@ -40,6 +40,7 @@ from algorithms.core import (
     float_dtype,
 )
 from algorithms.linear_mdp.lsvi import _check_shapes, _refresh_inverse, elliptical_bonus
+from algorithms.tabular.reward_free import rf_ucrl
 from envs.reward_free import RewardFreeAction
 
 Array = jax.Array
@@ -275,7 +276,7 @@ def hf_ucrl_rfe(
 
     Exploration phase, episode ``k``: plan :func:`exploration_values` (pseudo-reward
     ``min(1, beta u(s, a))``, values in ``[0, 1]``) on ``hat theta_0 = Sigma_0^{-1}
-    b_0``, play its greedy policy (exact ties at random), then
+    b_0``, play its greedy policy (ties within ``TIE_TOLERANCE`` at random), then
     :func:`update_moment_regression` (uncertainty-weighted value-targeted regression of
     the ``M`` moments ``V^{2^m}`` of the exploration value, weights from the
     high-order moment estimator :func:`moment_weights`). Planning phase, after every
@@ -370,8 +371,6 @@ def tabular_rf_ucrl(num_states: int, num_actions: int, horizon: int, **kwargs):
 
     ``kwargs`` go to ``rf_ucrl`` (``delta``, ``bonus_scale``).
     """
-    from algorithms.tabular.reward_free import rf_ucrl
-
     base = rf_ucrl(num_states, num_actions, horizon, **kwargs)
 
     def act(key, state, obs):
