@@ -1,10 +1,13 @@
 """The learner contract for every registered linear-MDP / linear-mixture learner."""
 
+import jax
 import numpy as np
 import pytest
 
 from algorithms.linear_mdp import ALGORITHMS, ENV_KIND
 from envs.linear_mdp import linear_mixture_hard_instance, two_state_linear_mdp
+from envs.linear_mixture_reward_free import mixture_reward_free
+from envs.preference_mdp import linear_preference_mdp
 from tests.helpers import check_learner_contract
 
 HORIZON = 3
@@ -13,7 +16,12 @@ HORIZON = 3
 def _env(kind):
     if kind == "linear":
         return two_state_linear_mdp([0.2, 0.5, 0.8], HORIZON), (2, 3, 4)
+    if kind == "preference":
+        env = two_state_linear_mdp([0.2, 0.5, 0.8], HORIZON)
+        return linear_preference_mdp(env), (2, 3, 4)
     env = linear_mixture_hard_instance(3, HORIZON)
+    if kind == "mixture_reward_free":
+        return mixture_reward_free(env, 2), (2, 4, 3)
     return env, (2, 4, 3)
 
 
@@ -32,8 +40,15 @@ FAST = ("lsvi_ucb",)
 def test_contract(name):
     env, (num_states, num_actions, dim) = _env(ENV_KIND[name])
     learner = ALGORITHMS[name](num_states, num_actions, dim, HORIZON)
+    if env.params is None:  # rewards drawn per seed: fix one draw for the contract
+        env = env.with_params(env.sample_params(jax.random.key(3)))
     actions = check_learner_contract(
         learner, env, num_rounds=3, run_rounds=8, num_seeds=2
     )
-    assert actions.shape == (3, HORIZON, num_states, num_actions)
-    np.testing.assert_allclose(actions.sum(-1), 1.0, atol=1e-6)
+    policies = {
+        "mixture_reward_free": lambda a: a.planned,
+        "preference": lambda a: a.policy1,
+    }.get(ENV_KIND[name], lambda a: a)(actions)
+    assert policies.shape[0] == 3
+    assert policies.shape[-3:] == (HORIZON, num_states, num_actions)
+    np.testing.assert_allclose(policies.sum(-1), 1.0, atol=1e-6)
