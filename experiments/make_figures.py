@@ -25,8 +25,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "linear_bandits": ("linbandit_regret", "linbandit_offline"),
     "contextual_bandits": ("ctxbandit_regret", "dueling_regret"),
     "tabular_mdp": ("mdp_regret", "mdp_deepsea", "mdp_reward_free"),
-    "linear_mdp": ("linmdp_regret", "linmdp_mixture"),
-    "adversarial_mdp": ("advmdp_regret",),
+    "linear_mdp": (
+        "linmdp_regret",
+        "linmdp_mixture",
+        "linmdp_reward_free",
+        "linmdp_preference",
+    ),
+    "adversarial_mdp": ("advmdp_regret", "advmdp_mgr"),
     "nash": (
         "nash_egpo",
         "nash_last_iterate",
@@ -41,6 +46,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "oco_parameter_free",
         "oco_dynamic",
         "oco_groupwise",
+        "oco_pnorm",
+        "oco_sleeping",
     ),
 }
 
