@@ -228,3 +228,13 @@ def test_contract_registry(name):
     env = sparse_misspecified_bandit(feats, 2, 0.1, noise_std=0.1)
     learner = make_sparse_learner(name, feats, sparsity=2, epsilon=0.1, horizon=100)
     check_learner_contract(learner, env, params=env.sample_params(jax.random.key(0)))
+
+
+def test_figure_metrics_on_hand_set_sequences():
+    from experiments.linbandit_sparse import queries_to_settle, rounds_to_near_optimal
+
+    # Per-round indicators of two seeds, as the runner's cumulative counts.
+    switched = np.cumsum([[1, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0]], axis=1)
+    np.testing.assert_array_equal(queries_to_settle(switched), [4, 1])
+    near = np.cumsum([[0, 1, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1]], axis=1)
+    np.testing.assert_array_equal(rounds_to_near_optimal(near), [3, 0])
