@@ -5,7 +5,7 @@ the eps^-s d^s reference; OFUL and phased elimination on the same instances.
 Command (full, writes figures/linbandit_sparse.png and its results):
 
     python -m experiments.linbandit_sparse            # 64 seeds, K = 1,000, d = 5
-    python -m experiments.linbandit_sparse --quick    # 8 seeds, K = 200
+    python -m experiments.linbandit_sparse --quick    # s = 2, 8 seeds, K = 200
                                                       # -> results/quick/
 
 Instances (``envs.sparse_linear_bandits``): a fixed set of K actions uniform on the
@@ -64,7 +64,7 @@ class Config:
 
 QUICK = Config(
     num_arms=200,
-    sparsities=(1, 2),
+    sparsities=(2,),
     epsilons=(0.3, 0.15),
     num_rounds=400,
     num_seeds=8,
