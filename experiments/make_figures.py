@@ -22,7 +22,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "bandit_sensitivity",
         "bandit_adversarial",
     ),
-    "linear_bandits": ("linbandit_regret", "linbandit_offline"),
+    "linear_bandits": (
+        "linbandit_regret",
+        "linbandit_offline",
+        "linbandit_sparse",
+        "tally_regret",
+    ),
     "contextual_bandits": ("ctxbandit_regret", "dueling_regret"),
     "tabular_mdp": ("mdp_regret", "mdp_deepsea", "mdp_reward_free"),
     "linear_mdp": (
