@@ -82,6 +82,21 @@ def oful_index(state: RidgeState, features: Array, radius) -> Array:
     return features @ ridge_estimate(state) + radius * feature_norms(state, features)
 
 
+def _radius_fn(regularization, noise_std, theta_bound, delta):
+    """``ridge -> sqrt(beta_t(delta))`` (Theorem 2) with the hyperparameters bound."""
+
+    def radius_fn(ridge: RidgeState):
+        return oful_radius(
+            ridge,
+            regularization=regularization,
+            noise_std=noise_std,
+            theta_bound=theta_bound,
+            delta=delta,
+        )
+
+    return radius_fn
+
+
 def oful(
     dim: int,
     *,
@@ -117,6 +132,7 @@ def oful(
       ``O~(d sqrt(T))``, with probability ``1 - delta``.
     """
     dim = _check_common(dim, regularization, noise_std, theta_bound, delta)
+    radius_fn = _radius_fn(regularization, noise_std, theta_bound, delta)
 
     def init(key):
         del key
@@ -124,13 +140,7 @@ def oful(
 
     def act(key, state, obs):
         _check_obs(obs, dim)
-        radius = radius_scale * oful_radius(
-            state.ridge,
-            regularization=regularization,
-            noise_std=noise_std,
-            theta_bound=theta_bound,
-            delta=delta,
-        )
+        radius = radius_scale * radius_fn(state.ridge)
         return argmax_tiebreak(key, oful_index(state.ridge, obs, radius)), state
 
     return Learner(init, act, _ridge_update_fn())
@@ -211,6 +221,7 @@ def oful_fixed_actions(
     """
     dim = _check_common(dim, regularization, noise_std, theta_bound, delta)
     num_arms = check_int(num_arms, "num_arms")
+    radius_fn = _radius_fn(regularization, noise_std, theta_bound, delta)
 
     def _check_fixed(obs):
         _check_obs(obs, dim)
@@ -229,13 +240,7 @@ def oful_fixed_actions(
 
     def act(key, state, obs):
         _check_fixed(obs)
-        radius = radius_scale * oful_radius(
-            state.ridge,
-            regularization=regularization,
-            noise_std=noise_std,
-            theta_bound=theta_bound,
-            delta=delta,
-        )
+        radius = radius_scale * radius_fn(state.ridge)
         widths = jnp.sqrt(jnp.maximum(_norms_sq(state, obs), 0.0))
         index = state.means + radius * widths
         return argmax_uniform_ties(key, index), state
