@@ -50,6 +50,7 @@ def test_same_actions_as_oful_and_exact_widths_in_float64():
         np.testing.assert_allclose(s_fast.ridge.V_inv, s_direct.ridge.V_inv, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_widths_stay_within_float32_rounding_after_many_rounds():
     K, d, T = 50, 10, 2_000
     env = random_linear_bandit(d, K)
