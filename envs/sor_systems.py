@@ -1,0 +1,369 @@
+"""Solver-parameter selection: SOR relaxation parameters over a sequence of systems.
+
+Round ``t`` brings a linear system :math:`A_t x = b_t` with the 2-D Poisson matrix
+(5-point stencil on an ``n x n`` interior grid, Dirichlet boundary, unscaled as
+MATLAB's ``delsq``) plus a diagonal shift,
+
+.. math::
+
+    A_t = A_0 + c_t I, \\qquad (A_0 x)_{ij} = 4 x_{ij} - x_{i-1,j} - x_{i+1,j}
+    - x_{i,j-1} - x_{i,j+1},
+
+a drifting shift :math:`c_t = c_{lo} + (c_{hi} - c_{lo}) (1 - \\cos(2 \\pi t / P +
+\\phi)) / 2` (the phase :math:`\\phi` is drawn per instance) and a right-hand side
+:math:`b_t \\sim N(0, I)` drawn from the round key. The arms are relaxation
+parameters :math:`\\omega_1 < \\dots < \\omega_K` on a grid in (0, 2); the loss of arm
+``a`` is the number of SOR iterations, started at ``x = 0``, until the relative
+residual :math:`\\|b_t - A_t x_k\\| / \\|b_t\\|` falls below ``tol``, capped at
+``max_iters`` (the iteration count the learner receives as feedback). The observation
+(the context) is the shift :math:`c_t` of the coming system.
+
+**SOR in red-black order, matrix-free and fixed-shape.** One SOR iteration with the
+red-black ordering (points with ``i + j`` even first) is two masked Jacobi-like
+half-sweeps, :math:`x_{ij} \\leftarrow (1 - \\omega) x_{ij} + \\omega (b_{ij} +
+\\text{neighbours}) / (4 + c)` on red points, then on black points with the new red
+values: exactly the SOR iteration :math:`x \\leftarrow x + (D / \\omega + L)^{-1} (b - A
+x)` for the red-black permutation of ``A`` (``L`` its strict lower triangle; the
+NumPy reference in the tests builds that matrix). The red-black ordering is a
+consistent ordering of the 5-point stencil, so Young's theory applies unchanged: with
+Jacobi spectral radius :math:`\\rho_J = 4 \\cos(\\pi h) / (4 + c)`, ``h = 1 / (n + 1)``,
+the optimal parameter is :math:`\\omega^* = 2 / (1 + \\sqrt{1 - \\rho_J^2})`
+(:func:`optimal_omega`; ``2 / (1 + sin(pi h))`` at ``c = 0``). The authors' code uses
+the lexicographic ordering, which has the same asymptotic rate; iteration counts
+differ by a few. The iteration count runs a fixed ``max_iters`` iterations with a
+convergence mask (no data-dependent while loop), so every round costs ``K x
+max_iters`` stencil sweeps on ``n^2`` points: keep ``n`` and ``max_iters`` small.
+
+**Oracle quantities** (``SORInfo``, summed by the runner). The env evaluates every
+arm on every system (the costs never depend on the learner: the sequence is
+oblivious), keeps the per-arm cumulative iteration counts :math:`L_t(\\omega)` (int32,
+exact), and reports
+
+* ``regret``: regret against the best fixed :math:`\\omega` in hindsight, telescoped as
+  in ``envs.adversarial_bandits``: :math:`\\ell_t(\\omega_t) - (\\min_\\omega
+  L_t(\\omega) - \\min_\\omega L_{t-1}(\\omega))`, whose running sum is the regret
+  for the horizon it is read at;
+* ``instance_regret``: :math:`\\ell_t(\\omega_t) - \\min_\\omega \\ell_t(\\omega)`,
+  against the instance-optimal policy (the best grid :math:`\\omega` for each system);
+* ``iterations``, ``best_fixed_iterations``, ``optimal_iterations``: the learner's,
+  the best fixed :math:`\\omega`'s (telescoped) and the instance-optimal policy's SOR
+  iterations, whose running sums are the total iterations of Figure 7.
+
+Two learners on the same seed see the same systems (common random numbers).
+
+References:
+  Khodak, Chow, Balcan and Talwalkar, "Learning to Relax: Setting Solver Parameters
+  Across a Sequence of Linear System Instances", ICLR 2024 (arXiv 2310.02246): the
+  setting (a sequence of diagonally shifted systems, SOR iteration counts as bandit
+  feedback, the shift as context). Young, "Iterative methods for solving partial
+  difference equations of elliptic type", 1954 (optimal omega for consistently
+  ordered matrices).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from envs.core import Env, check_int, check_positive, float_dtype, is_concrete
+
+Array = jax.Array
+
+
+class SORInfo(NamedTuple):
+    """Per-round oracle quantities of the SOR parameter-selection problem."""
+
+    regret: Array  # [] telescoped regret against the best fixed omega in hindsight
+    instance_regret: Array  # [] l_t(omega_t) - min_omega l_t(omega)
+    iterations: Array  # [] SOR iterations of the pulled omega
+    best_fixed_iterations: Array  # [] min_w L_t(w) - min_w L_{t-1}(w)
+    optimal_iterations: Array  # [] min_omega l_t(omega) (instance-optimal policy)
+
+
+class SORState(NamedTuple):
+    """What changes during a run."""
+
+    round_index: Array  # [] int32 rounds played so far (next system's 0-based index)
+    cumulative_iterations: Array  # [K] int32 L_t(omega) of every arm
+
+
+class SORParams(NamedTuple):
+    """An instance: the relaxation grid and the drifting shift's schedule."""
+
+    omegas: Array  # [K] relaxation parameters, the arms
+    shift_low: Array  # [] c_lo
+    shift_high: Array  # [] c_hi
+    period: Array  # [] P, rounds per period of the drift
+    phase: Array  # [] phi, drawn per instance by sample_params
+    tol: Array  # [] relative residual tolerance
+
+
+# --------------------------------------------------------------------------------------
+# The solver.
+# --------------------------------------------------------------------------------------
+
+
+def _neighbour_sum(x: Array) -> Array:
+    """Sum of the four neighbours of each grid point, zero outside (Dirichlet)."""
+    padded = jnp.pad(x, 1)
+    return padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+
+
+def poisson_matvec(x: Array, shift) -> Array:
+    """``(A_0 + c I) x`` for a grid vector ``x [n, n]``, matrix-free."""
+    return (4.0 + shift) * x - _neighbour_sum(x)
+
+
+def red_mask(n: int) -> Array:
+    """``[n, n]`` bool, True on the red points (``i + j`` even), updated first."""
+    i, j = np.indices((n, n))
+    return jnp.asarray((i + j) % 2 == 0)
+
+
+def sor_sweep(x: Array, b: Array, shift, omega) -> Array:
+    """One red-black SOR iteration on ``x [n, n]`` for ``(A_0 + c I) x = b``."""
+    red = red_mask(x.shape[0])
+    diag = 4.0 + shift
+    for colour in (red, ~red):
+        relaxed = (1.0 - omega) * x + omega * (b + _neighbour_sum(x)) / diag
+        x = jnp.where(colour, relaxed, x)
+    return x
+
+
+def sor_iterations(b: Array, shift, omega, *, tol, max_iters: int) -> Array:
+    """SOR iterations from ``x = 0`` until ``||b - A x|| <= tol ||b||``, capped.
+
+    Runs exactly ``max_iters`` (static) iterations with a convergence mask; returns
+    the first ``k`` with a relative residual at most ``tol`` (``max_iters`` when none),
+    as int32. ``b [n, n]``; ``shift`` and ``omega`` are scalars (traceable).
+    """
+    dtype = b.dtype
+    threshold = jnp.asarray(tol, dtype) ** 2 * jnp.sum(b * b)
+
+    def body(carry, _):
+        x, done, count = carry
+        x = sor_sweep(x, b, shift, omega)
+        residual = b - poisson_matvec(x, shift)
+        count = count + jnp.where(done, 0, 1)
+        done = done | (jnp.sum(residual * residual) <= threshold)
+        return (x, done, count), None
+
+    init = (jnp.zeros_like(b), jnp.zeros((), bool), jnp.zeros((), jnp.int32))
+    (_, _, count), _ = jax.lax.scan(body, init, None, length=max_iters)
+    return count
+
+
+def optimal_omega(grid_size: int, shift=0.0):
+    """Young's optimal SOR parameter for ``A_0 + c I`` on an ``n x n`` grid.
+
+    ``rho_J = 4 cos(pi h) / (4 + c)``, ``h = 1 / (n + 1)``, ``omega* = 2 / (1 +
+    sqrt(1 - rho_J^2))``; at ``c = 0`` this is ``2 / (1 + sin(pi h))``.
+    """
+    h = 1.0 / (grid_size + 1)
+    rho = 4.0 * np.cos(np.pi * h) / (4.0 + np.asarray(shift, float))
+    return 2.0 / (1.0 + np.sqrt(1.0 - rho**2))
+
+
+def shift_at(params: SORParams, t: Array) -> Array:
+    """The drifting shift ``c_t`` of the 0-based round ``t``."""
+    dtype = jnp.result_type(params.shift_low, float)
+    angle = 2.0 * math.pi * jnp.asarray(t, dtype) / params.period + params.phase
+    return params.shift_low + (params.shift_high - params.shift_low) * 0.5 * (
+        1.0 - jnp.cos(angle)
+    )
+
+
+def all_iterations(key, params: SORParams, t, *, grid_size: int, max_iters: int):
+    """``(costs [K] int32, shift [])``: every arm's SOR iterations on system ``t``."""
+    dtype = jnp.result_type(params.omegas)
+    b = jax.random.normal(key, (grid_size, grid_size), dtype)
+    shift = shift_at(params, t).astype(dtype)
+    costs = jax.vmap(
+        lambda omega: sor_iterations(
+            b, shift, omega, tol=params.tol, max_iters=max_iters
+        )
+    )(params.omegas)
+    return costs, shift
+
+
+# --------------------------------------------------------------------------------------
+# The environments.
+# --------------------------------------------------------------------------------------
+
+
+def _sor_reset(num_omegas: int, first_shift, dtype):
+    state = SORState(jnp.zeros((), jnp.int32), jnp.zeros((num_omegas,), jnp.int32))
+    return state, jnp.asarray(first_shift, dtype)
+
+
+def _sor_step(state: SORState, costs: Array, action, obs, dtype):
+    """The round's transition and oracle quantities from every arm's cost ``[K]``."""
+    cumulative = state.cumulative_iterations + costs
+    best_increment = jnp.min(cumulative) - jnp.min(state.cumulative_iterations)
+    cost = costs[action]
+    info = SORInfo(
+        regret=(cost - best_increment).astype(dtype),
+        instance_regret=(cost - jnp.min(costs)).astype(dtype),
+        iterations=cost.astype(dtype),
+        best_fixed_iterations=best_increment.astype(dtype),
+        optimal_iterations=jnp.min(costs).astype(dtype),
+    )
+    next_state = SORState(state.round_index + 1, cumulative)
+    return next_state, obs, cost.astype(dtype), info
+
+
+# --------------------------------------------------------------------------------------
+# The environment.
+# --------------------------------------------------------------------------------------
+
+
+def sor_relaxation_env(
+    omegas=None,
+    *,
+    grid_size: int = 8,
+    max_iters: int = 128,
+    tol=1e-6,
+    shift_low=0.0,
+    shift_high=2.0,
+    period=250.0,
+    random_phase: bool = True,
+) -> Env:
+    """SOR parameter selection over a sequence of drifting shifted Poisson systems.
+
+    Args:
+      omegas: ``[K]`` relaxation grid in (0, 2), increasing; default
+        ``linspace(1.0, 1.9, 10)``.
+      grid_size: ``n``, the interior grid is ``n x n`` (static).
+      max_iters: the iteration cap ``m`` (static), also the largest loss.
+      tol: relative residual tolerance.
+      shift_low, shift_high: the range ``[c_lo, c_hi]`` of the shift; ``c_lo >
+        -4 (1 - cos(pi h))`` keeps ``A_t`` positive definite.
+      period: rounds per period of the drift.
+      random_phase: draw the drift's phase uniformly per instance
+        (``sample_params``); the default instance has phase 0.
+
+    Returns:
+      An :class:`~envs.core.Env` whose obs is the coming system's shift, feedback the
+      pulled arm's iteration count (float), info :class:`SORInfo`.
+    """
+    grid_size = check_int(grid_size, "grid_size", minimum=2)
+    max_iters = check_int(max_iters, "max_iters")
+    if omegas is None:
+        omegas = np.linspace(1.0, 1.9, 10)
+    omegas = jnp.asarray(omegas, float_dtype())
+    if omegas.ndim != 1 or omegas.shape[0] < 2:
+        raise ValueError(f"omegas must be a 1-D grid of >= 2 values, got {omegas}")
+    if is_concrete(omegas) and not bool(np.all((omegas > 0) & (omegas < 2))):
+        raise ValueError(f"omegas must lie in (0, 2) for SOR to converge, got {omegas}")
+    check_positive(tol, "tol")
+    check_positive(period, "period")
+    lambda_min = 4.0 * (1.0 - math.cos(math.pi / (grid_size + 1)))
+    if is_concrete(shift_low) and float(shift_low) <= -lambda_min:
+        raise ValueError(
+            f"shift_low must exceed -{lambda_min:.4f} (A_t positive definite), "
+            f"got {shift_low}"
+        )
+    if is_concrete(shift_high) and float(shift_high) < float(shift_low):
+        raise ValueError("shift_high must be >= shift_low")
+    dtype = float_dtype()
+    params = SORParams(
+        omegas=omegas,
+        shift_low=jnp.asarray(shift_low, dtype),
+        shift_high=jnp.asarray(shift_high, dtype),
+        period=jnp.asarray(period, dtype),
+        phase=jnp.zeros((), dtype),
+        tol=jnp.asarray(tol, dtype),
+    )
+
+    def reset(key, params):
+        del key
+        dtype = params.omegas.dtype
+        return _sor_reset(params.omegas.shape[0], shift_at(params, 0), dtype)
+
+    def step(key, state, action, params):
+        costs, _ = all_iterations(
+            key, params, state.round_index, grid_size=grid_size, max_iters=max_iters
+        )
+        obs = shift_at(params, state.round_index + 1).astype(params.omegas.dtype)
+        return _sor_step(state, costs, action, obs, params.omegas.dtype)
+
+    def sample_params(key):
+        if not random_phase:
+            return params
+        phase = jax.random.uniform(key, (), dtype, 0.0, 2.0 * math.pi)
+        return params._replace(phase=phase)
+
+    return Env(reset, step, params, sample_params, "sor_relaxation")
+
+
+# --------------------------------------------------------------------------------------
+# Tabulated sequences: compute every arm's cost once, share it among learners.
+# --------------------------------------------------------------------------------------
+
+
+class SORTable(NamedTuple):
+    """A sequence of systems evaluated once: every arm's cost on every system."""
+
+    costs: Array  # [T, K] int32 SOR iterations of every omega on every system
+    shifts: Array  # [T] the shifts c_t (the contexts)
+
+
+def sor_cost_table(
+    key,
+    params: SORParams,
+    num_rounds: int,
+    *,
+    grid_size: int,
+    max_iters: int,
+    batch_size: int = 64,
+) -> SORTable:
+    """Evaluates every omega on the systems ``t = 0 .. T-1`` of ``params``.
+
+    System ``t``'s right-hand side is drawn from ``fold_in(key, t)``. ``T x K`` SOR
+    solves, ``batch_size`` systems at a time (``lax.map``: small batches stay in
+    cache; one huge vmapped batch is memory-bound and ~3x slower on CPU); for a batch
+    of instances, ``vmap`` it over ``(key, params)``.
+    """
+    num_rounds = check_int(num_rounds, "num_rounds")
+    batch_size = check_int(batch_size, "batch_size")
+    costs, shifts = jax.lax.map(
+        lambda t: all_iterations(
+            jax.random.fold_in(key, t),
+            params,
+            t,
+            grid_size=grid_size,
+            max_iters=max_iters,
+        ),
+        jnp.arange(num_rounds),
+        batch_size=min(batch_size, num_rounds),
+    )
+    return SORTable(costs, shifts)
+
+
+def tabulated_sor_env(table: SORTable | None = None) -> Env:
+    """The SOR parameter-selection problem on a precomputed :class:`SORTable`.
+
+    Identical in law to :func:`sor_relaxation_env` (obs = the coming shift, feedback
+    = the pulled arm's iterations, info :class:`SORInfo`), but a round is a lookup:
+    the ``T x K`` solves are done once per instance by :func:`sor_cost_table` and
+    shared by every learner and seed run on it (pass a batch of tables as the
+    runner's ``instances``). Rounds beyond the table's length repeat it cyclically.
+    ``sample_params`` is ``None``: the tables are the instances.
+    """
+
+    def reset(key, table):
+        del key
+        return _sor_reset(table.costs.shape[1], table.shifts[0], table.shifts.dtype)
+
+    def step(key, state, action, table):
+        del key
+        num_rounds = table.costs.shape[0]
+        t = state.round_index % num_rounds
+        obs = table.shifts[(t + 1) % num_rounds]
+        return _sor_step(state, table.costs[t], action, obs, table.shifts.dtype)
+
+    return Env(reset, step, table, None, "sor_relaxation_table")
