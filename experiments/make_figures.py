@@ -27,6 +27,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "linbandit_offline",
         "linbandit_sparse",
         "tally_regret",
+        "relax_sor",
     ),
     "contextual_bandits": ("ctxbandit_regret", "dueling_regret"),
     "tabular_mdp": ("mdp_regret", "mdp_deepsea", "mdp_reward_free"),
