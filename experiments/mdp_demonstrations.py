@@ -18,8 +18,12 @@ after the whole budget K against N^E (log-log), with the fixed-budget form of th
 theorem's rate: ``K ~ Poly(S, A, H) / (epsilon^2 N^E)`` episodes for epsilon
 (Tiapkin et al. 2024) is ``epsilon ~ (K N^E)^(-1/2)`` after K episodes.
 
-Result: see the README section (tabular MDPs, demonstrations) for the reading of the
-committed figure.
+Result (32 seeds, K = 400): every curve starts at BC's suboptimality (0.99 with no
+demonstrations, 0.26 with 32, 0.14 with 64) and improves on it; up to ~200 episodes
+more demonstrations give a lower suboptimality at every budget, falling with N^E about
+like 1/sqrt(N^E) at k = 30 and 100. With lambda = 0.01 N^E the pull towards the clone
+slows the improvement beyond it: at K = 400 the no-demonstration learner (which solves
+DeepSea at ~200-300 episodes) ends lower (0.04) than the regularised ones (0.12-0.29).
 """
 
 from __future__ import annotations

@@ -17,8 +17,10 @@ planning over Markov policies), ``ucbvi_ignore_context`` (UCBVI-CH on the pooled
 as if the mixture were one MDP) and the uniform policy; dashed: a sqrt(K) slope (the
 paper's ``O~(sqrt(Var* M Gamma S A K))``).
 
-Result: see the README section (tabular MDPs, latent MDPs) for the reading of the
-committed figure.
+Result (16 seeds, K = 1,000): uniform is the slope-1 line (150); UCBVI ignoring the
+context grows with slope ~0.9 (57, a wide band: the pooled model's policy is right on
+some instances and wrong for good on others); ``latent_ucb`` bends below the sqrt(K)
+reference after ~50 episodes (slope ~0.26 over k = 100..1,000, 12.8 at K = 1,000).
 """
 
 from __future__ import annotations
