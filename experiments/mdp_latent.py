@@ -4,7 +4,7 @@ value-optimistic learner against a baseline that ignores the context.
 Command (full, writes figures/mdp_latent.png and its results):
 
     python -m experiments.mdp_latent            # 16 seeds, K = 1,000
-    python -m experiments.mdp_latent --quick    # 4 seeds, K = 100
+    python -m experiments.mdp_latent --quick    # 4 seeds, K = 100, no uniform
 
 Random latent MDPs (M = 2 contexts, S = 2, A = 2, H = 3, stationary Dirichlet(0.5)
 transitions, rewards U[0, 1] / H so returns lie in [0, 1], one instance per seed).
@@ -50,7 +50,9 @@ class Config:
     seed: int = 0  # PRNG seed
 
 
-QUICK = Config(num_rounds=100, num_seeds=4)
+QUICK = Config(
+    num_rounds=100, num_seeds=4, algorithms=("latent_ucb", "ucbvi_ignore_context")
+)
 
 
 def run_experiment(config: Config) -> dict:
