@@ -30,7 +30,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "relax_sor",
     ),
     "contextual_bandits": ("ctxbandit_regret", "dueling_regret"),
-    "tabular_mdp": ("mdp_regret", "mdp_deepsea", "mdp_reward_free"),
+    "tabular_mdp": (
+        "mdp_regret",
+        "mdp_deepsea",
+        "mdp_reward_free",
+        "mdp_demonstrations",
+        "mdp_latent",
+    ),
     "linear_mdp": (
         "linmdp_regret",
         "linmdp_mixture",
