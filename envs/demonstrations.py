@@ -32,9 +32,9 @@ import jax.numpy as jnp
 from envs.core import Env, check_int
 from envs.tabular_mdp import (
     TabularMDPParams,
-    _simulate_episode,
     backward_induction,
     policy_value,
+    simulate_episode,
 )
 
 Array = jax.Array
@@ -91,7 +91,7 @@ def sample_demonstrations(
     ``num_demonstrations`` unmasked."""
     policy = expert_policy(mdp)
     keys = jax.random.split(key, num_max)
-    trajectories = jax.vmap(lambda k: _simulate_episode(k, mdp, policy))(keys)
+    trajectories = jax.vmap(lambda k: simulate_episode(k, mdp, policy))(keys)
     mask = (jnp.arange(num_max) < num_demonstrations).astype(mdp.rewards.dtype)
     return Demonstrations(trajectories.states, trajectories.actions, mask)
 
@@ -146,7 +146,7 @@ def with_demonstrations(env: Env, max_demonstrations: int, num_demonstrations=No
     def step(key, state, policy, params):
         mdp = params.mdp
         policy = policy.astype(mdp.rewards.dtype)
-        trajectory = _simulate_episode(key, mdp, policy)
+        trajectory = simulate_episode(key, mdp, policy)
         values = policy_value(mdp, policy)
         regret = state.optimal_value - jnp.dot(mdp.initial, values[0])
         # The demonstrations do not change: every round's observation is the same.

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from envs.core import Env, StepInfo, check_int, float_dtype, sample_categorical
-from envs.tabular_mdp import TabularMDPParams, _simulate_episode, policy_value
+from envs.tabular_mdp import TabularMDPParams, policy_value, simulate_episode
 
 Array = jax.Array
 
@@ -144,7 +144,7 @@ def _latent_env(name: str, params, sample_params, shape) -> Env:
         policy = policy.astype(params.rewards.dtype)
         key_context, key_episode = jax.random.split(key)
         context = sample_categorical(key_context, params.weights)
-        trajectory = _simulate_episode(
+        trajectory = simulate_episode(
             key_episode, _context_mdp(params, context), policy
         )
         regret = state.optimal_value - latent_policy_value(params, policy)

@@ -2,8 +2,8 @@
 
 Protocol (``envs.latent_mdp``): one round is one episode, the action a Markov policy
 ``[H, S, A]`` (the context is hidden during the episode), the feedback a trajectory
-with its context revealed at the end (``feedback.context``). This module does not
-import ``envs``.
+with its context revealed at the end (``feedback.context``). The planning oracle
+enumerates the deterministic Markov policies of ``envs.latent_mdp``.
 
 ``LATENT_ALGORITHMS`` maps a name to a builder ``(M, S, A, H, K) -> Learner`` with the
 default tuning (its own registry: these learners need the context in the feedback).
@@ -11,13 +11,11 @@ default tuning (its own registry: these learners need the context in the feedbac
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from algorithms.core import Key, Learner, check_int, check_positive, float_dtype
 from algorithms.tabular.model_based import ucbvi
@@ -28,10 +26,10 @@ from algorithms.tabular.statistics import (
     init_counts,
     update_counts,
 )
+from envs.latent_mdp import deterministic_policies
 
 Array = jax.Array
 
-MAX_POLICIES = 2**16
 
 __all__ = [
     "LATENT_ALGORITHMS",
@@ -40,19 +38,6 @@ __all__ = [
     "latent_optimistic_values",
     "latent_ucb",
 ]
-
-
-def _all_policies(num_states: int, num_actions: int, horizon: int) -> np.ndarray:
-    count = num_actions ** (num_states * horizon)
-    if count > MAX_POLICIES:
-        raise ValueError(
-            f"A^(S H) = {count} deterministic policies exceed {MAX_POLICIES}: the "
-            "exhaustive planning oracle is for small latent MDPs"
-        )
-    return np.asarray(
-        list(itertools.product(range(num_actions), repeat=num_states * horizon)),
-        np.int32,
-    ).reshape(count, horizon, num_states)
 
 
 def latent_bernstein_bonus(visits, p_hat, value_next, log_term, scale):
@@ -176,7 +161,7 @@ def latent_ucb(
     check_positive(bonus_scale, "bonus_scale")
     check_positive(delta, "delta")
     check_positive(num_episodes, "num_episodes")
-    policies = jnp.asarray(_all_policies(num_states, num_actions, horizon))
+    policies = deterministic_policies(num_states, num_actions, horizon)
     dtype = float_dtype()
     caps = jnp.arange(horizon, 0, -1).astype(dtype)
     if max_return is not None:
