@@ -31,7 +31,11 @@ import numpy as np
 from algorithms.adversarial_mdp import ALGORITHMS
 from envs.adversarial_mdp import LOSS_SEQUENCES
 from experiments import plotting
-from experiments.advmdp_common import fitted_slope, run_on_sequence
+from experiments.advmdp_common import (
+    fitted_slope,
+    plot_rate_references,
+    run_on_sequence,
+)
 from experiments.common import drive, script_main
 
 NAME = "advmdp_regret"
@@ -97,19 +101,7 @@ def plot(arrays: dict, config: Config, path) -> None:
                 color=plotting.COLORS[i % len(plotting.COLORS)],
             )
             anchor = max(anchor or 0.0, float(np.mean(regret[:, -1])))
-        k = rounds[rounds >= 10].astype(float)
-        kmax = float(rounds[-1])
-        for power, label, shade in ((0.5, "K^{1/2}", "0.2"), (2 / 3, "K^{2/3}", "0.6")):
-            plotting.reference(
-                ax,
-                k,
-                anchor * (k / kmax) ** power,
-                label=f"${label}$ reference",
-                color=shade,
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=max(1e-1, 0.3 * anchor * (10 / kmax)))
+        plot_rate_references(ax, rounds, anchor)
         ax.set_xlabel("episode K")
         ax.set_ylabel("regret vs best fixed policy")
         ax.set_title(
