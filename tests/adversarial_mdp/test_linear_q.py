@@ -72,6 +72,7 @@ def test_q_functions_are_linear_in_the_features(seed):
         assert np.all(losses >= 0) and np.all(losses <= 1)
 
 
+@pytest.mark.slow
 def test_env_bandit_feedback_and_linear_losses():
     env, params, _ = _instance(3)
     state, obs = env.reset(jax.random.key(0), params)
@@ -126,7 +127,7 @@ def _exact_covariance(params, policy):
     return jnp.einsum("hsa,hsad,hsae->hde", q, phi, phi)
 
 
-@pytest.mark.parametrize("ridge", [0.0, 0.3])
+@pytest.mark.parametrize("ridge", [0.0, pytest.param(0.3, marks=pytest.mark.slow)])
 def test_q_estimate_expectation_by_monte_carlo(ridge):
     """E[Q_hat] = phi^T (gamma I + Sigma)^{-1} Sigma w^pi (= Q^pi for gamma = 0),
     checked on 40,000 episodes per entry within 5 standard errors (+1e-3): a
