@@ -28,7 +28,7 @@ import dataclasses
 import matplotlib.pyplot as plt
 import numpy as np
 
-from algorithms.adversarial_mdp import ALGORITHMS
+from algorithms.adversarial_mdp import ALGORITHMS, REQUIREMENTS
 from envs.adversarial_mdp import LOSS_SEQUENCES
 from experiments import plotting
 from experiments.advmdp_common import (
@@ -41,6 +41,11 @@ from experiments.common import drive, script_main
 NAME = "advmdp_regret"
 
 
+# The tabular learners (the linear-Q ones run on linear-Q instances; their K-curves
+# are in experiments.advmdp_actions; pass them with --algorithms).
+TABULAR = tuple(n for n in ALGORITHMS if "feature_dim" not in REQUIREMENTS[n])
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     sequences: tuple[str, ...] = tuple(LOSS_SEQUENCES)  # loss sequences (one panel)
@@ -49,7 +54,7 @@ class Config:
     horizon: int = 3  # H layers
     num_rounds: int = 2_000  # K episodes (each algorithm tuned to it)
     num_seeds: int = 16  # random instances (transitions and losses) per algorithm
-    algorithms: tuple[str, ...] = tuple(ALGORITHMS)  # which algorithms to run
+    algorithms: tuple[str, ...] = TABULAR  # which algorithms to run (any registered)
     seed: int = 0  # PRNG seed
 
 
