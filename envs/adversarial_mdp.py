@@ -81,6 +81,9 @@ __all__ = [
     "DriftingLossParams",
     "KnownTransitions",
     "LOSS_SEQUENCES",
+    "LinearQLossParams",
+    "LinearQObservation",
+    "SimulatedRollouts",
     "StochasticLossParams",
     "TrapLossParams",
     "adversarial_mdp",
@@ -92,6 +95,9 @@ __all__ = [
     "expected_loss",
     "ftl_trap_losses",
     "layered_transitions",
+    "linear_q_mdp",
+    "linear_q_weights",
+    "simulate",
     "stochastic_losses",
     "switching_losses",
 ]
@@ -432,14 +438,7 @@ def _as_float(x):
     return jnp.asarray(x)
 
 
-def _mdp_env(
-    name, shape, loss_fn, params, sample_params, full_information, known_transitions
-) -> Env:
-    def observe(params):
-        if known_transitions:
-            return KnownTransitions(params.transitions, params.initial)
-        return ()
-
+def _mdp_env(name, shape, loss_fn, params, sample_params, full_information, observe):
     def reset(key, params):
         del key
         zeros = jnp.zeros(shape, float_dtype())
@@ -501,6 +500,7 @@ def adversarial_mdp(
     initial=None,
     loss_params=None,
     concentration=1.0,
+    feature_dim: int | None = None,
     **loss_options,
 ) -> Env:
     """A layered adversarial MDP with an oblivious loss sequence.
@@ -528,6 +528,9 @@ def adversarial_mdp(
         initial: optional ``[S]`` distribution over layer 0 (default: state 0).
         loss_params: optional fixed loss-sequence parameters.
         concentration: Dirichlet concentration of random transitions.
+        feature_dim: when given, a random linear-Q instance with ``d = feature_dim``
+            features and a simulator (:func:`linear_q_mdp`; ``known_transitions`` and
+            fixed instances do not apply).
 
     Returns:
         An :class:`~envs.core.Env`: params :class:`AdversarialMDPParams`, action a
@@ -538,6 +541,19 @@ def adversarial_mdp(
         ValueError: an unknown sequence or feedback, transitions that are not a layered
             stochastic table, loss tables outside [0, 1].
     """
+    if feature_dim is not None:
+        if transitions is not None or loss_params is not None:
+            raise ValueError("linear-Q instances are random: no fixed transitions")
+        return linear_q_mdp(
+            num_states,
+            num_actions,
+            horizon,
+            feature_dim,
+            losses=losses,
+            feedback=feedback,
+            concentration=concentration,
+            **loss_options,
+        )
     num_states = check_int(num_states, "num_states")
     num_actions = check_int(num_actions, "num_actions", minimum=2)
     horizon = check_int(horizon, "horizon")
@@ -594,14 +610,14 @@ def adversarial_mdp(
     name = f"adversarial_mdp_{losses}_{feedback}"
     if not known_transitions:
         name += "_unknown_p"
+
+    def observe(params):
+        if known_transitions:
+            return KnownTransitions(params.transitions, params.initial)
+        return ()
+
     return _mdp_env(
-        name,
-        shape,
-        loss_fn,
-        params,
-        sample_params,
-        feedback == "full",
-        bool(known_transitions),
+        name, shape, loss_fn, params, sample_params, feedback == "full", observe
     )
 
 
@@ -618,4 +634,221 @@ def switching_table_params(tables, *, first_phase=8.0, growth=2.0) -> PhasedLoss
         jnp.asarray(tables.reshape(2, -1), dtype),
         jnp.asarray(first_phase, dtype),
         jnp.asarray(growth, dtype),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Linear-Q instances with a simulator.
+# --------------------------------------------------------------------------------------
+
+
+class LinearQLossParams(NamedTuple):
+    """A linear MDP on the layered state space and a loss sequence in weight space.
+
+    ``P_h(s' | s, a) = phi_h(s, a)^T mu_h(., s')`` and ``l_{k, h}(s, a) = phi_h(s, a)^T
+    theta_{k, h}``, with ``phi_h(s, a)`` in the simplex of R^d, every ``mu_h(i, .)`` a
+    distribution over layer ``h + 1`` and ``theta_{k, h}`` in [0, 1]^d (so the
+    transitions are stochastic and the losses lie in [0, 1]).
+    """
+
+    features: Array  # [H, S, A, d] phi
+    latent: Array  # [H, d, S] mu_h(i, s')
+    weights: object  # pytree: a LOSS_SEQUENCES parameter set of shape [H, 1, d]
+
+
+class LinearQObservation(NamedTuple):
+    """The observation of a linear-Q instance: the features and the simulator's model.
+
+    A learner reads ``features``; ``transitions`` and ``initial`` are there for the
+    simulator (:func:`simulate`) and for model expectations a simulator estimates
+    (the learners in ``algorithms.adversarial_mdp.linear_q`` document which they use).
+    """
+
+    features: Array  # [H, S, A, d]
+    transitions: Array  # [H, S, A, S]
+    initial: Array  # [S]
+
+
+class SimulatedRollouts(NamedTuple):
+    """Trajectories drawn by the simulator (no losses: the simulator knows none)."""
+
+    states: Array  # [N, H] int32
+    actions: Array  # [N, H] int32
+    features: Array  # [N, H, d] phi_h(s_h, a_h)
+
+
+def simulate(key, obs: LinearQObservation, policy: Array, num_rollouts: int):
+    """``num_rollouts`` independent episodes of ``policy`` from the initial
+    distribution, drawn by the simulator.
+
+    This is the simulator of the linear-Q setting (Luo, Wei and Lee 2021; Dai, Luo,
+    Wei and Zimmert 2023): the learner may roll out any policy from the start state
+    for extra trajectories, which it uses to estimate the feature covariance
+    ``Sigma_{k, h} = E_{pi_k}[phi_h phi_h^T]``. It returns states, actions and their
+    features, never losses.
+
+    Args:
+        key: consumed.
+        obs: a :class:`LinearQObservation`.
+        policy: ``[H, S, A]``.
+        num_rollouts: N (static).
+
+    Returns:
+        :class:`SimulatedRollouts`.
+    """
+    num_rollouts = check_int(num_rollouts, "num_rollouts")
+    horizon, num_states, num_actions, _ = obs.features.shape
+    params = TabularMDPParams(
+        obs.transitions.astype(policy.dtype),
+        jnp.zeros((horizon, num_states, num_actions), policy.dtype),
+        obs.initial.astype(policy.dtype),
+    )
+    episodes = jax.vmap(lambda k: simulate_episode(k, params, policy))(
+        jax.random.split(key, num_rollouts)
+    )
+    features = obs.features[jnp.arange(horizon), episodes.states, episodes.actions]
+    return SimulatedRollouts(episodes.states, episodes.actions, features)
+
+
+def linear_q_weights(loss_params: LinearQLossParams, theta: Array, policy: Array):
+    """The true weights ``w^pi [H, d]`` with ``Q^pi_h(s, a; l) = phi_h(s, a)^T w^pi_h``.
+
+    For the linear MDP of :class:`LinearQLossParams` and a loss table ``l_h(s, a) =
+    phi_h(s, a)^T theta_h``,
+
+    .. math::
+
+        Q^\\pi_h(s, a) = \\phi_h(s, a)^\\top \\Big(\\theta_h + \\sum_{s'} \\mu_h(\\cdot,
+        s') V^\\pi_{h+1}(s')\\Big), \\quad V^\\pi_H = 0,
+
+    for every policy (Jin, Yang, Wang and Jordan 2020, Proposition 2.3: in a linear
+    MDP the Q-function of any policy is linear in the features).
+
+    Args:
+        loss_params: the instance.
+        theta: ``[H, d]`` the episode's loss weights.
+        policy: ``[H, S, A]``.
+
+    Returns:
+        ``[H, d]``.
+    """
+    features, latent = loss_params.features, loss_params.latent
+    transitions = jnp.einsum("hsad,hdt->hsat", features, latent)
+    losses = jnp.einsum("hsad,hd->hsa", features, theta)
+    initial = jnp.zeros(features.shape[1], features.dtype).at[0].set(1.0)
+    values = policy_value(TabularMDPParams(transitions, losses, initial), policy)
+    return theta + jnp.einsum("hdt,ht->hd", latent, values[1:])
+
+
+def _linear_loss_fn(sequence_fn):
+    """A loss sequence in weight space, mapped to loss tables ``phi^T theta_k``."""
+
+    def loss_fn(key, params: LinearQLossParams, episode):
+        horizon, _, _, dim = params.features.shape
+        theta, mean_theta = sequence_fn(key, params.weights, episode)
+        theta = theta.reshape(horizon, dim).astype(params.features.dtype)
+        mean_theta = mean_theta.reshape(horizon, dim).astype(params.features.dtype)
+        return (
+            jnp.einsum("hsad,hd->hsa", params.features, theta),
+            jnp.einsum("hsad,hd->hsa", params.features, mean_theta),
+        )
+
+    return loss_fn
+
+
+def linear_q_mdp(
+    num_states: int,
+    num_actions: int,
+    horizon: int,
+    feature_dim: int,
+    *,
+    losses: str = "switching",
+    feedback: str = "bandit",
+    concentration=1.0,
+    feature_concentration=1.0,
+    **loss_options,
+) -> Env:
+    """A layered adversarial MDP whose Q-functions are linear in known features, with a
+    simulator.
+
+    Every seed draws its instance: features ``phi_h(s, a) ~ Dirichlet(
+    feature_concentration 1_d)``, latent next-state distributions ``mu_h(i, .) ~
+    Dirichlet(concentration 1_S)``, transitions ``P_h(. | s, a) = phi_h(s, a)^T mu_h``
+    (a linear MDP, so ``Q^pi = phi^T w^pi`` for every policy and every loss table
+    linear in ``phi``: :func:`linear_q_weights`), start in state 0, and a loss sequence
+    of ``LOSS_SEQUENCES`` drawn in weight space (tables ``[H, 1, d]``) and mapped to
+    ``l_{k, h}(s, a) = phi_h(s, a)^T theta_{k, h}`` in [0, 1]. The observation is a
+    :class:`LinearQObservation` (features plus the simulator's model, see
+    :func:`simulate`); regret is exact against the best fixed policy in hindsight, as
+    for :func:`adversarial_mdp`.
+
+    Args:
+        num_states, num_actions, horizon: ``S >= 1``, ``A >= 2``, ``H >= 1``.
+        feature_dim: ``d >= 2``.
+        losses: one of ``LOSS_SEQUENCES``.
+        feedback: 'bandit' (visited losses only, the setting of the linear-Q papers)
+            or 'full'.
+        concentration: Dirichlet concentration of the latent distributions ``mu``.
+        feature_concentration: Dirichlet concentration of the features.
+
+    Returns:
+        An :class:`~envs.core.Env` with params :class:`AdversarialMDPParams` whose
+        ``losses`` are :class:`LinearQLossParams`.
+    """
+    num_states = check_int(num_states, "num_states")
+    num_actions = check_int(num_actions, "num_actions", minimum=2)
+    horizon = check_int(horizon, "horizon")
+    feature_dim = check_int(feature_dim, "feature_dim", minimum=2)
+    if losses not in LOSS_SEQUENCES:
+        raise ValueError(
+            f"unknown loss sequence {losses!r}; choose from {', '.join(LOSS_SEQUENCES)}"
+        )
+    if feedback not in ("full", "bandit"):
+        raise ValueError(f"feedback must be 'full' or 'bandit', got {feedback!r}")
+    for value, what in (
+        (concentration, "concentration"),
+        (feature_concentration, "feature_concentration"),
+    ):
+        if is_concrete(value) and not float(value) > 0:
+            raise ValueError(f"{what} must be > 0, got {value!r}")
+    if losses == "ftl_trap" and loss_options:
+        raise ValueError("ftl_trap takes no loss options")
+    shape = (horizon, num_states, num_actions)
+    sequence_fn, sample_weights = LOSS_SEQUENCES[losses]
+
+    def sample_params(key):
+        key_features, key_latent, key_losses = jax.random.split(key, 3)
+        dtype = float_dtype()
+        features = jax.random.dirichlet(
+            key_features,
+            jnp.full((feature_dim,), feature_concentration, dtype),
+            shape,
+            dtype,
+        )
+        latent = jax.random.dirichlet(
+            key_latent,
+            jnp.full((num_states,), concentration, dtype),
+            (horizon, feature_dim),
+            dtype,
+        )
+        transitions = jnp.einsum("hsad,hdt->hsat", features, latent)
+        initial = jnp.zeros((num_states,), dtype).at[0].set(1.0)
+        weights = sample_weights(key_losses, (horizon, 1, feature_dim), **loss_options)
+        return AdversarialMDPParams(
+            transitions, initial, LinearQLossParams(features, latent, weights)
+        )
+
+    def observe(params):
+        return LinearQObservation(
+            params.losses.features, params.transitions, params.initial
+        )
+
+    return _mdp_env(
+        f"linear_q_mdp_{losses}_{feedback}",
+        shape,
+        _linear_loss_fn(sequence_fn),
+        None,
+        sample_params,
+        feedback == "full",
+        observe,
     )

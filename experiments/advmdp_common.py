@@ -64,3 +64,23 @@ def fitted_slope(rounds: np.ndarray, regret: np.ndarray, low_fraction=0.1) -> fl
     if np.any(mean[keep] <= 0):
         return float("nan")
     return float(np.polyfit(np.log(rounds[keep]), np.log(mean[keep]), 1)[0])
+
+
+def plot_rate_references(ax, rounds: np.ndarray, anchor: float) -> None:
+    """K^{1/2} and K^{2/3} dashed references anchored at ``anchor`` at the last round,
+    log-log axes, and a lower y-limit that keeps the references' left end visible."""
+    from experiments import plotting
+
+    k = rounds[rounds >= 10].astype(float)
+    kmax = float(rounds[-1])
+    for power, label, shade in ((0.5, "K^{1/2}", "0.2"), (2 / 3, "K^{2/3}", "0.6")):
+        plotting.reference(
+            ax,
+            k,
+            anchor * (k / kmax) ** power,
+            label=f"${label}$ reference",
+            color=shade,
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=max(1e-1, 0.3 * anchor * (10 / kmax)))

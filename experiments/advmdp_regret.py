@@ -28,13 +28,22 @@ import dataclasses
 import matplotlib.pyplot as plt
 import numpy as np
 
-from algorithms.adversarial_mdp import ALGORITHMS
+from algorithms.adversarial_mdp import ALGORITHMS, REQUIREMENTS
 from envs.adversarial_mdp import LOSS_SEQUENCES
 from experiments import plotting
-from experiments.advmdp_common import fitted_slope, run_on_sequence
+from experiments.advmdp_common import (
+    fitted_slope,
+    plot_rate_references,
+    run_on_sequence,
+)
 from experiments.common import drive, script_main
 
 NAME = "advmdp_regret"
+
+
+# The tabular learners (the linear-Q ones run on linear-Q instances; their K-curves
+# are in experiments.advmdp_actions; pass them with --algorithms).
+TABULAR = tuple(n for n in ALGORITHMS if "feature_dim" not in REQUIREMENTS[n])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +54,7 @@ class Config:
     horizon: int = 3  # H layers
     num_rounds: int = 2_000  # K episodes (each algorithm tuned to it)
     num_seeds: int = 16  # random instances (transitions and losses) per algorithm
-    algorithms: tuple[str, ...] = tuple(ALGORITHMS)  # which algorithms to run
+    algorithms: tuple[str, ...] = TABULAR  # which algorithms to run (any registered)
     seed: int = 0  # PRNG seed
 
 
@@ -97,19 +106,7 @@ def plot(arrays: dict, config: Config, path) -> None:
                 color=plotting.COLORS[i % len(plotting.COLORS)],
             )
             anchor = max(anchor or 0.0, float(np.mean(regret[:, -1])))
-        k = rounds[rounds >= 10].astype(float)
-        kmax = float(rounds[-1])
-        for power, label, shade in ((0.5, "K^{1/2}", "0.2"), (2 / 3, "K^{2/3}", "0.6")):
-            plotting.reference(
-                ax,
-                k,
-                anchor * (k / kmax) ** power,
-                label=f"${label}$ reference",
-                color=shade,
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=max(1e-1, 0.3 * anchor * (10 / kmax)))
+        plot_rate_references(ax, rounds, anchor)
         ax.set_xlabel("episode K")
         ax.set_ylabel("regret vs best fixed policy")
         ax.set_title(

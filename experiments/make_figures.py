@@ -43,7 +43,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "linmdp_reward_free",
         "linmdp_preference",
     ),
-    "adversarial_mdp": ("advmdp_regret", "advmdp_mgr"),
+    "adversarial_mdp": ("advmdp_regret", "advmdp_mgr", "advmdp_actions"),
     "nash": (
         "nash_egpo",
         "nash_last_iterate",

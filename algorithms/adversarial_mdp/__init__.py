@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from algorithms.adversarial_mdp.linear_q import (
+    linear_q_parameters,
+    linear_q_po,
+    log_barrier_ftrl,
+    magnitude_reduced_ftrl,
+)
 from algorithms.adversarial_mdp.oreps import oreps, oreps_bandit, oreps_learning_rate
 from algorithms.adversarial_mdp.policy_optimization import (
     dilated_bonus_po,
@@ -22,7 +28,11 @@ from algorithms.core import Learner
 __all__ = [
     "ALGORITHMS",
     "REQUIREMENTS",
+    "LINEAR_Q_FEATURE_DIM",
     "dilated_bonus_po",
+    "linear_q_po",
+    "log_barrier_ftrl",
+    "magnitude_reduced_ftrl",
     "make_learner",
     "oreps",
     "oreps_bandit",
@@ -57,21 +67,45 @@ def _uob_reps(s, a, h, k):
     )
 
 
+# Feature dimension of the linear-Q learners in the registry (their env is
+# ``adversarial_mdp(..., feature_dim=LINEAR_Q_FEATURE_DIM)``, a random linear-Q
+# instance with a simulator).
+LINEAR_Q_FEATURE_DIM = 4
+
+
+def _linear_q(factory):
+    def build(s, a, h, k):
+        d = LINEAR_Q_FEATURE_DIM
+        return factory(s, a, h, d, **linear_q_parameters(factory.__name__, a, h, d, k))
+
+    return build
+
+
 ALGORITHMS: dict[str, Callable[[int, int, int, int], Learner]] = {
     "oreps": _oreps,
     "oreps_bandit": _oreps_bandit,
     "policy_optimization": _po,
     "dilated_bonus_po": _dilated,
     "uob_reps": _uob_reps,
+    "linear_q_po": _linear_q(linear_q_po),
+    "log_barrier_ftrl": _linear_q(log_barrier_ftrl),
+    "magnitude_reduced_ftrl": _linear_q(magnitude_reduced_ftrl),
 }
 
-# Which environments each algorithm needs: feedback and known transitions.
+# Which environments each algorithm needs: feedback, known transitions, and for the
+# linear-Q learners a linear-Q instance with a simulator (``feature_dim``).
 REQUIREMENTS: dict[str, dict] = {
     "oreps": {"feedback": "full", "known_transitions": True},
     "oreps_bandit": {"feedback": "bandit", "known_transitions": True},
     "policy_optimization": {"feedback": "full", "known_transitions": True},
     "dilated_bonus_po": {"feedback": "bandit", "known_transitions": True},
     "uob_reps": {"feedback": "bandit", "known_transitions": False},
+    "linear_q_po": {"feedback": "bandit", "feature_dim": LINEAR_Q_FEATURE_DIM},
+    "log_barrier_ftrl": {"feedback": "bandit", "feature_dim": LINEAR_Q_FEATURE_DIM},
+    "magnitude_reduced_ftrl": {
+        "feedback": "bandit",
+        "feature_dim": LINEAR_Q_FEATURE_DIM,
+    },
 }
 
 

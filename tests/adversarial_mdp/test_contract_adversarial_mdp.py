@@ -11,7 +11,9 @@ import pytest
 
 from algorithms.adversarial_mdp import (
     ALGORITHMS,
+    LINEAR_Q_FEATURE_DIM,
     REQUIREMENTS,
+    linear_q_po,
     make_learner,
     oreps,
     oreps_bandit,
@@ -45,6 +47,8 @@ def _contract_learner(name):
         learner = oreps_bandit(2, 2, 2, learning_rate=0.1, num_iterations=4)
     elif name == "uob_reps":
         learner = uob_reps(2, 2, 2, num_episodes=100, num_iterations=4)
+    elif name == "linear_q_po":  # 4 MGR samples (eager mode unrolls each)
+        learner = linear_q_po(2, 2, 2, LINEAR_Q_FEATURE_DIM, num_mgr_samples=4)
     return learner
 
 
@@ -59,7 +63,18 @@ def _tolerance(name):
     return dict(rtol=1e-4, atol=1e-5) if name in _PROJECTION else {}
 
 
-@pytest.mark.parametrize("name", list(ALGORITHMS))
+# The MGR baseline and the log-barrier (eager mode unrolls every MGR sample / Newton
+# step) take tens of seconds each: their contract runs in the slow suite.
+_SLOW_CONTRACT = {"linear_q_po", "log_barrier_ftrl"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow) if n in _SLOW_CONTRACT else n
+        for n in ALGORITHMS
+    ],
+)
 def test_contract(name):
     env = _env(name)
     learner = _contract_learner(name)
@@ -80,7 +95,10 @@ def test_contract(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("losses", [s for s in LOSS_SEQUENCES if s != "switching"])
-@pytest.mark.parametrize("name", list(ALGORITHMS))
+@pytest.mark.parametrize(
+    "name", [n for n in ALGORITHMS if n not in _SLOW_CONTRACT]
+)  # the two slow-contract linear-Q learners share every code path with
+# magnitude_reduced_ftrl except the FTRL step / MGR, which do not depend on the losses
 def test_contract_every_sequence(name, losses):
     env = _env(name, losses)
     params = env.sample_params(jax.random.key(1))
@@ -110,8 +128,9 @@ def test_full_information_learner_rejects_bandit_feedback():
 
 
 # Predicted exponents of K in the regret bound of each algorithm's theorem (tabular,
-# tuned to the horizon): all sqrt(K).
-SLOPES = {name: 0.5 for name in ALGORITHMS}
+# tuned to the horizon): all sqrt(K). The linear-Q learners have their own slope test
+# on linear-Q instances (tests/adversarial_mdp/test_linear_q.py).
+SLOPES = {name: 0.5 for name in ALGORITHMS if "feature_dim" not in REQUIREMENTS[name]}
 
 
 # Dilated-bonus PO with the theory step eta = gamma = 1/sqrt(S A H^2 K) is still in its
@@ -128,7 +147,7 @@ _SLOW_TO_BEND = pytest.mark.xfail(
     "name",
     [
         pytest.param(n, marks=_SLOW_TO_BEND) if n == "dilated_bonus_po" else n
-        for n in ALGORITHMS
+        for n in SLOPES
     ],
 )
 def test_regret_is_sublinear_with_the_predicted_slope(name):
