@@ -17,7 +17,7 @@ rounds per iteration); each prompt is visited T / 8 times.
 Expected (and seen in the committed figure, T = 3,000, 10 games per family). The
 tabular learners contract linearly per prompt visit: Online IPO 1 (OMD) reaches
 float64 round-off by ~2,000 queries, EGPO (two queries per iteration) ~1e-9 at T,
-Nash-MD-PG (a plain policy-gradient step) stalls at 1e-4 (random) / 1e-4 (BT). The
+Nash-MD-PG (a plain policy-gradient step) stalls at 3e-4 (random) / 1e-4 (BT). The
 MLP learners (one tanh layer of 64, SGD, 20 regression steps per query; 5 PG steps)
 converge too but sublinearly over this horizon: at T the geometric-mean gap is 7e-5
 (OMD), 6e-4 (Nash-MD-PG), 2e-3 (EGPO) on the one-hot random games and 1e-3 to 3e-3
