@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from algorithms.core import Learner, check_int
+from algorithms.nash.contextual import NEURAL_METHODS, neural_policy, per_context
 from algorithms.nash.extragradient import extragradient, halpern, mirror_prox
 from algorithms.nash.preference import (
     dno,
@@ -36,8 +37,12 @@ from algorithms.nash.self_play import (
 
 __all__ = [
     "ALGORITHMS",
+    "CONTEXTUAL_ALGORITHMS",
     "SYMMETRIC",
+    "make_contextual_learner",
     "make_learner",
+    "neural_policy",
+    "per_context",
     "dno",
     "egpo",
     "extragradient",
@@ -115,3 +120,67 @@ def make_learner(name: str, num_rows: int, num_cols: int | None = None) -> Learn
             f"{name} is a one-policy self-play method: needs a square game"
         )
     return ALGORITHMS[name](n, m)
+
+
+# Contextual games: builders (num_contexts, num_features, num_responses) -> Learner.
+# "<name>" is the tabular learner of ALGORITHMS copied per prompt (per_context);
+# "<name>_mlp" the flax policy network (neural_policy) with its default tuning.
+NEURAL_DEFAULTS: dict[str, dict] = {
+    "online_ipo_1": {},
+    "egpo": {},
+    "nash_md_pg": {"learning_rate": 1.0, "inner_steps": 5},
+}
+NEURAL_ALIASES = {"inpo": "online_ipo_1"}
+
+
+def make_contextual_learner(
+    name: str,
+    num_contexts: int,
+    num_features: int,
+    num_responses: int,
+    *,
+    policy: str = "tabular",
+    **kwargs,
+) -> Learner:
+    """A learner for :func:`envs.games.contextual_game_env`.
+
+    ``policy="tabular"``: any symmetric learner of ``ALGORITHMS`` (default tuning),
+    one copy per prompt; ``policy="mlp"``: :func:`neural_policy` with
+    ``method=name`` (``online_ipo_1`` / ``inpo``, ``egpo``, ``nash_md_pg``), default
+    tuning updated by ``kwargs``.
+    """
+    C = check_int(num_contexts, "num_contexts")
+    d = check_int(num_features, "num_features")
+    n = check_int(num_responses, "num_responses")
+    if policy == "tabular":
+        if kwargs:
+            raise ValueError("keyword arguments are for policy='mlp' only")
+        if name not in SYMMETRIC:
+            raise ValueError(f"contextual tabular learners: one of {SYMMETRIC}")
+        return per_context(make_learner(name, n), C)
+    if policy == "mlp":
+        method = NEURAL_ALIASES.get(name, name)
+        if method not in NEURAL_METHODS:
+            raise ValueError(
+                f"policy='mlp' supports {NEURAL_METHODS} (and 'inpo'), got {name!r}"
+            )
+        return neural_policy(
+            d, n, method=method, **{**NEURAL_DEFAULTS[method], **kwargs}
+        )
+    raise ValueError(f"policy must be 'tabular' or 'mlp', got {policy!r}")
+
+
+CONTEXTUAL_ALGORITHMS: dict[str, Callable[[int, int, int], Learner]] = {
+    **{
+        name: (lambda C, d, n, _name=name: make_contextual_learner(_name, C, d, n))
+        for name in ("online_ipo_1", "egpo", "nash_md_pg", "nash_md", "mmd")
+    },
+    **{
+        f"{name}_mlp": (
+            lambda C, d, n, _name=name: make_contextual_learner(
+                _name, C, d, n, policy="mlp"
+            )
+        )
+        for name in NEURAL_METHODS
+    },
+}

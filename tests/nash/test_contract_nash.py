@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from algorithms.nash import ALGORITHMS, SYMMETRIC, make_learner
+from algorithms.nash import (
+    ALGORITHMS,
+    CONTEXTUAL_ALGORITHMS,
+    SYMMETRIC,
+    make_contextual_learner,
+    make_learner,
+)
 from envs.games import matrix_game, preference_game, rps_matrix
 from tests.helpers import check_learner_contract
 
@@ -65,3 +71,58 @@ def test_symmetric_needs_square():
         make_learner("egpo", 3, 4)
     with pytest.raises(ValueError, match="unknown"):
         make_learner("nope", 3)
+
+
+# Contextual games: every contextual learner (tabular per prompt, flax MLP).
+_CTX = {}
+
+
+def _ctx_env(features):
+    if features not in _CTX:
+        import jax
+
+        from envs.games import contextual_game_env, contextual_preference_params
+
+        params = contextual_preference_params(
+            jax.random.key(0),
+            3,
+            3,
+            0.1,
+            kind="bt_mixture",
+            features=features,
+            feature_dim=2,
+        )
+        _CTX[features] = contextual_game_env(params)
+    return _CTX[features]
+
+
+# All under -m slow: the eager rollout of an MLP learner takes ~30 s on a contended
+# CPU; tests/nash/test_contextual.py covers both policy kinds in the fast suite.
+FAST_CONTEXTUAL = ()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n if n in FAST_CONTEXTUAL else pytest.param(n, marks=pytest.mark.slow)
+        for n in CONTEXTUAL_ALGORITHMS
+    ],
+)
+def test_contract_contextual(name):
+    features = "gaussian" if name.endswith("_mlp") else "onehot"
+    d = 2 if features == "gaussian" else 3
+    learner = CONTEXTUAL_ALGORITHMS[name](3, d, 3)
+    actions = check_learner_contract(
+        learner, _ctx_env(features), num_rounds=4, run_rounds=8, num_seeds=2
+    )
+    assert actions.x.shape[-2:] == (3, 3) and actions.qx.shape[-1] == 3
+    np.testing.assert_allclose(actions.x.sum(-1), 1.0, atol=1e-5)
+
+
+def test_make_contextual_learner_errors():
+    with pytest.raises(ValueError, match="policy"):
+        make_contextual_learner("egpo", 3, 3, 3, policy="tree")
+    with pytest.raises(ValueError, match="supports"):
+        make_contextual_learner("mmd", 3, 3, 3, policy="mlp")
+    with pytest.raises(ValueError, match="tabular"):
+        make_contextual_learner("omwu", 3, 3, 3)
