@@ -50,6 +50,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "nash_rate_vs_beta",
         "nash_scale",
         "nash_repeated",
+        "nash_neural",
     ),
     "oco": (
         "oco_sea",
