@@ -14,6 +14,7 @@ from collections.abc import Callable
 from algorithms.core import Learner, check_int
 from algorithms.nash.contextual import NEURAL_METHODS, neural_policy, per_context
 from algorithms.nash.extragradient import extragradient, halpern, mirror_prox
+from algorithms.nash.halpern_vr import halpern_vr, svrg_estimate, svrg_extragradient
 from algorithms.nash.preference import (
     dno,
     egpo,
@@ -38,6 +39,7 @@ from algorithms.nash.self_play import (
 __all__ = [
     "ALGORITHMS",
     "CONTEXTUAL_ALGORITHMS",
+    "FINITE_SUM_ALGORITHMS",
     "SYMMETRIC",
     "make_contextual_learner",
     "make_learner",
@@ -50,6 +52,7 @@ __all__ = [
     "ftpl",
     "ftrl_euclidean",
     "halpern",
+    "halpern_vr",
     "hedge",
     "magnetic_mirror_descent",
     "mirror_prox",
@@ -62,6 +65,8 @@ __all__ = [
     "regret_matching",
     "self_play",
     "spo",
+    "svrg_estimate",
+    "svrg_extragradient",
 ]
 
 
@@ -183,4 +188,15 @@ CONTEXTUAL_ALGORITHMS: dict[str, Callable[[int, int, int], Learner]] = {
         )
         for name in NEURAL_METHODS
     },
+}
+
+
+# Finite-sum games (envs.finite_sum_games): builders (num_rows, num_cols) -> Learner
+# that query components (ComponentQuery), plus the deterministic two-player methods
+# (a Play costs a full evaluation, n component evaluations, there).
+FINITE_SUM_ALGORITHMS: dict[str, Callable[[int, int], Learner]] = {
+    "halpern_vr": lambda n, m: halpern_vr(n, m),
+    "svrg_extragradient": lambda n, m: svrg_extragradient(n, m),
+    "halpern": PAIR_BUILDERS["halpern"],
+    "extragradient": PAIR_BUILDERS["extragradient"],
 }

@@ -6,6 +6,7 @@ import pytest
 from algorithms.nash import (
     ALGORITHMS,
     CONTEXTUAL_ALGORITHMS,
+    FINITE_SUM_ALGORITHMS,
     SYMMETRIC,
     make_contextual_learner,
     make_learner,
@@ -126,3 +127,21 @@ def test_make_contextual_learner_errors():
         make_contextual_learner("mmd", 3, 3, 3, policy="mlp")
     with pytest.raises(ValueError, match="tabular"):
         make_contextual_learner("omwu", 3, 3, 3)
+
+
+# Finite-sum games: the component-query learners (and the deterministic ones there).
+# Under -m slow (the eager rollout takes ~35 s on a contended CPU);
+# tests/nash/test_halpern_vr.py checks the jitted learners against a NumPy loop.
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(FINITE_SUM_ALGORITHMS))
+def test_contract_finite_sum(name):
+    import jax
+
+    from envs.finite_sum_games import rps_finite_sum_game
+
+    env = rps_finite_sum_game(jax.random.key(0), 2)
+    actions = check_learner_contract(
+        FINITE_SUM_ALGORITHMS[name](3, 3), env, num_rounds=6, run_rounds=12
+    )
+    np.testing.assert_allclose(actions.x.sum(-1), 1.0, atol=1e-5)
+    assert np.all(actions.qx >= -1e-7)
