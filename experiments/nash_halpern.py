@@ -14,7 +14,7 @@ rates, differing by the constant).
 Command:
 
     python -m experiments.nash_halpern          # n = 10, 100, 1000; 20 games, 500 n
-    python -m experiments.nash_halpern --quick  # n = 10, 100; 4 games -> results/quick/
+    python -m experiments.nash_halpern --quick  # n = 10, 100; 2 methods: results/quick
 
 Expected (and seen in the committed figure, budget 500 n evaluations): deterministic
 Halpern follows 1/evaluations at every n (gap 2e-3 at the budget). The
@@ -69,7 +69,12 @@ class Config:
     seed: int = 0  # PRNG seed (draws the games and the learners' samples)
 
 
-QUICK = Config(num_components=(10, 100), num_games=4, budget=150)
+QUICK = Config(
+    num_components=(10, 100),
+    num_games=4,
+    budget=150,
+    algorithms=("halpern_vr", "halpern"),
+)
 
 
 def _instances(config: Config, n: int):
