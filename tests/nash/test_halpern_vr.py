@@ -176,7 +176,7 @@ def _numpy_halpern_vr(comps, indices, coins, num_rounds, *, halpern_outer=True):
     tau = 0.5 * np.sqrt(p) / lip_g
     z0 = np.concatenate([np.full(r, 1 / r), np.full(c, 1 / c)])
     z, w, u, out = z0.copy(), z0.copy(), z0.copy(), z0.copy()
-    fw, need_full, k, j = None, True, 0, 0
+    fw, need_full, k, j, residual = None, True, 0, 0, np.inf
     played = []
     for t in range(num_rounds):
         played.append((out if halpern_outer else z).copy())
@@ -201,10 +201,11 @@ def _numpy_halpern_vr(comps, indices, coins, num_rounds, *, halpern_outer=True):
             epoch = max(1 / p, (1 + eta_l) / np.sqrt(p))
             if j >= np.ceil(0.25 * epoch * np.log(k + 2)):
                 lam = 1 / (k + 2)
+                residual = np.linalg.norm(u - z) / eta  # ||z_k - J(z_k)|| / eta
                 u = lam * z0 + (1 - lam) * z
                 out = z.copy()
                 k, j = k + 1, 0
-    return np.stack(played), k
+    return np.stack(played), k, residual
 
 
 @pytest.mark.parametrize("outer", [True, False], ids=["halpern_vr", "svrg_eg"])
@@ -224,11 +225,14 @@ def test_matches_numpy_loop(outer):
         # The learner's random draws of each round (set by act, kept by update).
         indices = [int(s.index) for s in states[1:]]
         coins = [bool(s.refresh) for s in states[1:]]
-        played, k = _numpy_halpern_vr(comps, indices, coins, T, halpern_outer=outer)
+        played, k, residual = _numpy_halpern_vr(
+            comps, indices, coins, T, halpern_outer=outer
+        )
     got = np.concatenate([actions.x, actions.y], axis=1)
     np.testing.assert_allclose(got, played, atol=1e-12)
     if outer:  # several outer iterations happened and moved the iterate
         assert k >= 3 and int(states[-1].outer) == k
+        np.testing.assert_allclose(states[-1].residual, residual, rtol=1e-10)
         assert np.max(np.abs(played[-1] - played[0])) > 1e-3
     # Snapshot rounds query the full operator, the others one component twice.
     full = actions.index[:, 0] == FULL
@@ -310,3 +314,25 @@ def test_learner_errors():
     with pytest.raises(ValueError, match="num_rows"):
         halpern_vr(0, 3)
     halpern_vr(3, 3, p=1.0)  # the boundary p = 1 is allowed
+
+
+@pytest.mark.slow
+def test_deterministic_learner_same_as_on_matrix_game():
+    """A Play is answered with the full operator: deterministic Halpern follows the
+    same trajectory (gaps) as on the plain matrix game of the mean, n evaluations per
+    round."""
+    from envs.games import matrix_game
+
+    with jax.enable_x64(True):
+        comps = np.asarray(random_finite_sum_components(jax.random.key(5), 6, 3, 4))
+        fs = run(
+            halpern(3, 4),
+            finite_sum_game_env(finite_sum_params(comps)),
+            50,
+            key=jax.random.key(0),
+        )
+        mg = run(halpern(3, 4), matrix_game(comps.mean(0)), 50, key=jax.random.key(0))
+    np.testing.assert_allclose(
+        fs.metrics["duality_gap"], mg.metrics["duality_gap"], rtol=1e-10, atol=1e-14
+    )
+    np.testing.assert_array_equal(fs.metrics["oracle_calls"], 6 * fs.rounds[None])
