@@ -51,6 +51,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "nash_scale",
         "nash_repeated",
         "nash_neural",
+        "nash_halpern",
     ),
     "oco": (
         "oco_sea",
