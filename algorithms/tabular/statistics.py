@@ -21,7 +21,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from algorithms.core import Key, float_dtype
+from algorithms.core import float_dtype
+from algorithms.sampling import dirichlet_sample, log_gamma_sample
 
 Array = jax.Array
 
@@ -101,72 +102,9 @@ def empirical_model(
 
 
 # --------------------------------------------------------------------------------------
-# A fixed-cost Gamma sampler (for Dirichlet / Beta posteriors under vmap).
+# Fixed-cost Gamma / Dirichlet samplers (for posteriors under vmap): the shared ones of
+# algorithms.sampling, under the names this module has always exported.
 # --------------------------------------------------------------------------------------
 
-_PROPOSALS = 6  # Marsaglia-Tsang proposals per draw; see log_gamma_fixed_cost.
-
-
-def log_gamma_fixed_cost(key: Key, alpha: Array) -> Array:
-    """``log G`` for ``G ~ Gamma(alpha, 1)``, elementwise, with a fixed cost per draw.
-
-    Marsaglia and Tsang's method with a fixed number of proposals instead of a
-    rejection loop: for ``a = alpha`` (or ``alpha + 1`` when ``alpha < 1``),
-    ``d = a - 1/3``, ``c = 1 / sqrt(9 d)``, each proposal draws ``x ~ N(0, 1)``,
-    ``u ~ U(0, 1)``, sets ``v = (1 + c x)^3`` and is accepted when ``v > 0`` and
-    ``log u < x^2 / 2 + d - d v + d log v``; the first accepted ``d v`` is a
-    Gamma(a) draw. For ``a >= 1`` a proposal is accepted w.p. > 0.95, so all
-    ``_PROPOSALS = 6`` fail w.p. < 0.05^6 ~ 1.6e-8; the draw then falls back to ``d``
-    (the mode region), a negligible bias. ``alpha < 1`` uses the boost
-    ``Gamma(alpha) = Gamma(alpha + 1) U^{1 / alpha}``, applied in log space so tiny
-    ``alpha`` does not underflow. ``jax.random.gamma`` runs a data-dependent loop whose
-    cost under ``vmap`` is that of the slowest lane; this one is a fixed 2 * 6 + 1
-    uniforms / normals per draw.
-
-    Args:
-        key: consumed.
-        alpha: ``[...]`` shapes > 0.
-
-    Returns:
-        ``[...]`` log-Gamma draws (exponentiate, or ``softmax`` for a Dirichlet).
-
-    References:
-        Marsaglia and Tsang, "A simple method for generating gamma variables", ACM
-        TOMS 2000 (the squeeze-free acceptance test and the boost for alpha < 1).
-    """
-    dtype = jnp.result_type(alpha, float)
-    alpha = jnp.asarray(alpha, dtype)
-    key_x, key_u, key_boost = jax.random.split(key, 3)
-    boosted = alpha < 1.0
-    a = jnp.where(boosted, alpha + 1.0, alpha)
-    d = a - 1.0 / 3.0
-    c = 1.0 / jnp.sqrt(9.0 * d)
-    x = jax.random.normal(key_x, (_PROPOSALS, *alpha.shape), dtype)
-    log_u = jnp.log(
-        jax.random.uniform(
-            key_u, (_PROPOSALS, *alpha.shape), dtype, minval=jnp.finfo(dtype).tiny
-        )
-    )
-    v = (1.0 + c[None] * x) ** 3
-    safe_v = jnp.where(v > 0, v, 1.0)
-    accept = (v > 0) & (
-        log_u < 0.5 * x**2 + d[None] - d[None] * safe_v + d[None] * jnp.log(safe_v)
-    )
-    first = jnp.argmax(accept, axis=0)  # the first accepted proposal (0 if none)
-    any_accept = jnp.any(accept, axis=0)
-    v_first = jnp.take_along_axis(safe_v, first[None], axis=0)[0]
-    log_g = jnp.log(d) + jnp.where(any_accept, jnp.log(v_first), 0.0)
-    log_boost = (
-        jnp.log(
-            jax.random.uniform(
-                key_boost, alpha.shape, dtype, minval=jnp.finfo(dtype).tiny
-            )
-        )
-        / alpha
-    )
-    return log_g + jnp.where(boosted, log_boost, 0.0)
-
-
-def dirichlet_fixed_cost(key: Key, concentration: Array) -> Array:
-    """Dirichlet draws over the last axis: ``softmax`` of fixed-cost log-Gammas."""
-    return jax.nn.softmax(log_gamma_fixed_cost(key, concentration), axis=-1)
+log_gamma_fixed_cost = log_gamma_sample
+dirichlet_fixed_cost = dirichlet_sample
