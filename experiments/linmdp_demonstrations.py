@@ -1,0 +1,225 @@
+"""Figure: demonstration-regularised LSVI-UCB on random linear MDPs: regret against
+episodes for LSVI-UCB (no demonstrations), behaviour cloning alone and the
+demonstration-regularised learner, for several numbers N^E of expert demonstrations.
+
+Command (full, writes figures/linmdp_demonstrations.png and its results):
+
+    python -m experiments.linmdp_demonstrations            # K = 1,000, 8 x 4 runs
+    python -m experiments.linmdp_demonstrations --quick    # K = 100, 2 x 4 runs
+
+Instances: ``random_linear_mdp`` (S = 10, A = 5, d = 4, H = 4, features on the
+simplex), ``num_instances`` fixed draws, ``num_seeds`` seeds on each (the band is over
+the instance x seed runs). The env (``with_linear_demonstrations``) reveals the first
+N^E of N_max trajectories of the optimal policy (the same trajectories on a seed for
+every N^E); the grid instances x N^E is ONE compiled program per learner
+(``instances``). Learners: ``lsvi_ucb`` (ignores the demonstrations),
+``linear_behavior_cloning`` (plays the fixed BC policy; its policy never changes and
+``info.regret`` is the exact expected regret, so it is run for one episode and its
+regret after k episodes is k times that: exact, not an approximation) and
+``demo_lsvi_ucb`` (BC over the linear softmax class, then KL-regularised LSVI-UCB
+towards it with ``lambda = lam * max(N^E, 1)``, the theory's ``lambda ∝ N^E``).
+Regret is exact, ``V*(s_1) - V^{pi_k}(s_1)`` against the unregularised optimum.
+
+Left: cumulative regret against episodes (log-log) with a sqrt(K) slope. Right: the
+regret after K episodes against N^E.
+
+Result (committed figure, K = 1,000, 32 runs): see the module's README paragraph
+(``/work/notes/lindemo.md``) and the JSON; in short: more demonstrations give a lower
+regret at every budget, the regularised learner is never worse than the better of BC
+alone and LSVI-UCB by more than the band, and with N^E = 1,000 both it and BC sit far
+below LSVI-UCB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+
+from algorithms.linear_mdp import lsvi_ucb
+from algorithms.linear_mdp.demonstrations import (
+    demo_lsvi_ucb,
+    linear_behavior_cloning_learner,
+)
+from envs.linear_demonstrations import (
+    LinearDemonstrationParams,
+    with_linear_demonstrations,
+)
+from envs.linear_mdp import random_linear_mdp, sample_linear_mdp_params
+from experiments import plotting
+from experiments.common import drive, run_learners, script_main
+
+NAME = "linmdp_demonstrations"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    num_states: int = 10  # S (finite state space)
+    num_actions: int = 5  # A
+    dim: int = 4  # d
+    horizon: int = 4  # H
+    num_rounds: int = 1_000  # online episodes K
+    num_instances: int = 8  # random linear MDPs (fixed draws)
+    num_seeds: int = 4  # seeds per instance and N^E (common random numbers)
+    demonstrations: tuple[int, ...] = (0, 10, 100, 1000)  # N^E grid
+    lam: float = 0.01  # KL weight per demonstration: lambda = lam * max(N^E, 1)
+    beta: float = 1.0  # LSVI-UCB bonus scale (both learners)
+    bc_reg: float = 1.0  # ridge weight of behaviour cloning
+    instance_seed: int = 5  # key of the instances
+    seed: int = 0  # PRNG seed of the runs
+
+
+QUICK = Config(num_rounds=100, num_instances=2, demonstrations=(0, 10, 100))
+
+
+def _instances(config: Config):
+    """The instance draws [n] and the grid instances x N^E [n * len(N^E)]."""
+    keys = jax.random.split(jax.random.key(config.instance_seed), config.num_instances)
+    shape = (config.num_states, config.num_actions, config.dim, config.horizon)
+    linear = jax.vmap(lambda k: sample_linear_mdp_params(k, *shape))(keys)
+    counts = np.asarray(config.demonstrations, np.int32)
+    grid = jax.tree.map(
+        lambda x: jnp.repeat(x, len(counts), axis=0), linear
+    )  # instance-major
+    num = jnp.tile(jnp.asarray(counts), config.num_instances)
+    return linear, LinearDemonstrationParams(grid, num), counts
+
+
+def run_experiment(config: Config) -> dict:
+    shape = (config.num_states, config.num_actions, config.dim, config.horizon)
+    linear, grid, counts = _instances(config)
+    env = with_linear_demonstrations(random_linear_mdp(*shape), int(counts.max()))
+    record = np.unique(np.geomspace(1, config.num_rounds, 40).astype(int))
+    common = dict(num_seeds=config.num_seeds, seed=config.seed, record=record)
+    out = run_learners(
+        {
+            "demo_lsvi_ucb": demo_lsvi_ucb(
+                *shape, beta=config.beta, lam=config.lam, bc_reg=config.bc_reg
+            ),
+        },
+        env,
+        config.num_rounds,
+        instances=grid,
+        **common,
+    )
+    arrays, timings = out["arrays"], out["timings"]
+    # LSVI-UCB ignores the demonstrations: one run per instance (N^E = 0 rows).
+    no_demos = LinearDemonstrationParams(
+        linear, jnp.zeros((config.num_instances,), jnp.int32)
+    )
+    lsvi = run_learners(
+        {"lsvi_ucb": lsvi_ucb(*shape, beta=config.beta)},
+        env,
+        config.num_rounds,
+        instances=no_demos,
+        **common,
+    )
+    arrays.update(lsvi["arrays"])
+    timings.update(lsvi["timings"])
+    # BC alone plays one fixed policy: its exact regret after k episodes is k times
+    # the first episode's (info.regret is an expectation, not a sample).
+    bc = run_learners(
+        {
+            "behavior_cloning": linear_behavior_cloning_learner(
+                *shape, bc_reg=config.bc_reg
+            )
+        },
+        env,
+        1,
+        instances=grid,
+        num_seeds=config.num_seeds,
+        seed=config.seed,
+        record=[1],
+    )
+    arrays["behavior_cloning/regret"] = (
+        bc["arrays"]["behavior_cloning/regret"] * arrays["rounds"]
+    )
+    timings.update(bc["timings"])
+    arrays["demonstrations"] = counts
+    return {"arrays": arrays, "timings": timings}
+
+
+def _by_count(values, config: Config, num_counts: int):
+    """``[n * C, seeds, M]`` (instance-major) -> ``[C, n * seeds, M]``."""
+    values = np.asarray(values)
+    values = values.reshape(config.num_instances, num_counts, *values.shape[1:])
+    values = np.swapaxes(values, 0, 1)
+    return values.reshape(num_counts, -1, values.shape[-1])
+
+
+def plot(arrays: dict, config: Config, path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    rounds = arrays["rounds"]
+    counts = arrays["demonstrations"]
+    demo = _by_count(arrays["demo_lsvi_ucb/regret"], config, len(counts))
+    bc = _by_count(arrays["behavior_cloning/regret"], config, len(counts))
+    lsvi = np.asarray(arrays["lsvi_ucb/regret"]).reshape(-1, len(rounds))
+    runs = lsvi.shape[0]
+    ax = axes[0]
+    plotting.band(ax, rounds, lsvi, label="LSVI-UCB (no demonstrations)", color="k")
+    for i, n in enumerate(counts):
+        color = plotting.COLORS[(i + 1) % len(plotting.COLORS)]
+        plotting.band(
+            ax, rounds, demo[i], label=f"demo-LSVI-UCB, N^E = {n}", color=color
+        )
+        plotting.band(
+            ax, rounds, bc[i], label=f"BC alone, N^E = {n}", color=color, ls=":"
+        )
+    end = lsvi.mean(0)[-1]
+    plotting.reference(
+        ax, rounds, end * np.sqrt(rounds / rounds[-1]), label="sqrt(K) slope"
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("episode k")
+    ax.set_ylabel("cumulative regret (exact, vs the unregularised optimum)")
+    ax.set_title(
+        f"random linear MDPs S={config.num_states}, A={config.num_actions}, "
+        f"d={config.dim}, H={config.horizon}; lambda = {config.lam:g} max(N^E, 1); "
+        f"{runs} runs",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.3)
+    ax = axes[1]
+    x = np.maximum(counts, 0).astype(float)
+    plotting.band(
+        ax,
+        x,
+        demo[:, :, -1].T,
+        label="demo-LSVI-UCB",
+        marker="o",
+        color=plotting.COLORS[1],
+    )
+    plotting.band(
+        ax, x, bc[:, :, -1].T, label="BC alone", marker="s", color="0.4", ls=":"
+    )
+    ax.axhline(lsvi[:, -1].mean(), color="k", lw=1, label="LSVI-UCB (mean)")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(-0.2, 1.6 * max(x.max(), 1.0))
+    ax.set_yscale("log")
+    ax.set_xlabel("number of demonstrations N^E (symlog)")
+    ax.set_ylabel(f"regret after K = {rounds[-1]} episodes")
+    ax.set_title("final regret against N^E", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    plotting.save_figure(fig, path)
+
+
+def main(argv=None):
+    return drive(
+        argv,
+        doc=__doc__,
+        name=NAME,
+        config=Config(),
+        quick=QUICK,
+        run_fn=run_experiment,
+        plot_fn=plot,
+    )
+
+
+if __name__ == "__main__":
+    script_main(main)
