@@ -20,6 +20,7 @@ from algorithms.linear_mdp.demonstrations import (
     linear_behavior_cloning_learner,
     soft_lsvi_q_values,
 )
+from algorithms.linear_mdp.lsvi import LSVIStats
 from algorithms.tabular.demonstrations import demonstration_counts
 from envs.demonstrations import Demonstrations, expert_policy
 from envs.linear_demonstrations import (
@@ -27,14 +28,16 @@ from envs.linear_demonstrations import (
     with_linear_demonstrations,
 )
 from envs.linear_mdp import (
+    linear_mdp_from_tabular,
     linear_to_tabular,
     random_linear_mdp,
     sample_linear_mdp_params,
     two_state_linear_mdp,
 )
-from envs.tabular_mdp import simulate_episode
+from envs.tabular_mdp import sample_tabular_mdp_params, simulate_episode
 from experiments.runner import run
 from tests.linear_mdp.test_lsvi import _random_history, _stats_from_history
+from tests.tabular.test_demonstrations import _numpy_soft_backward_induction
 
 # ----------------------------------------------------------------------------------
 # The env.
@@ -228,6 +231,42 @@ def test_soft_backup_equals_the_numpy_history_recomputation(lam):
     pol = np.asarray(policy, np.float64)
     gibbs = np.sum(pol * q64, -1) - lam * np.sum(pol * np.log(pol / ref), -1)
     np.testing.assert_allclose(v[:4], gibbs, rtol=1e-3, atol=1e-3)
+
+
+def test_soft_backup_with_exact_one_hot_data_is_the_tabular_soft_value_iteration():
+    """One-hot features, every (s, a) seen n times with exactly P-distributed next
+    states, beta = 0, ridge -> 0: the soft LSVI backup is the KL-regularised value
+    iteration of the tabular MDP (the float64 NumPy loop of the tabular tests)."""
+    params = sample_tabular_mdp_params(jax.random.key(4), 4, 3, 5)
+    lin = linear_mdp_from_tabular(params)
+    horizon, num_states, num_actions = params.rewards.shape
+    dim = num_states * num_actions
+    n, reg = 1000.0, 1e-6
+    gram = jnp.broadcast_to((n + reg) * jnp.eye(dim), (horizon, dim, dim))
+    stats = LSVIStats(
+        gram,
+        jnp.zeros_like(gram),
+        jnp.linalg.inv(gram),
+        n * params.rewards.reshape(horizon, dim),
+        n * params.transitions.reshape(horizon, dim, num_states).at[-1].set(0.0),
+        jnp.asarray(1, jnp.int32),
+    )
+    ref = np.random.default_rng(2).dirichlet(np.ones(3), (horizon, num_states))
+    q, v, policy = soft_lsvi_q_values(
+        lin.features, stats, 0.0, jnp.zeros((horizon, 4, 3)), jnp.asarray(ref), 0.3
+    )
+    caps = np.arange(horizon, 0, -1.0)
+    q_ref, v_ref, pi_ref = _numpy_soft_backward_induction(
+        np.asarray(params.transitions, np.float64),
+        np.asarray(params.rewards, np.float64),
+        ref,
+        0.3,
+        caps,
+    )
+    # Relative ridge bias 1e-9; float32 rounding dominates.
+    np.testing.assert_allclose(q, q_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(policy, pi_ref, atol=1e-5)
 
 
 def test_soft_backup_tends_to_the_hard_max_as_lambda_vanishes():
