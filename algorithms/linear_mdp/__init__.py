@@ -5,9 +5,16 @@
 expects (``"linear"``: :class:`~envs.linear_mdp.LinearMDPObs`; ``"mixture"``:
 :class:`~envs.linear_mdp.LinearMixtureObs`; ``"mixture_reward_free"``: the reward-free
 setting of ``envs.linear_mixture_reward_free``; ``"preference"``: the preference
-feedback of ``envs.preference_mdp``).
+feedback of ``envs.preference_mdp``; ``"demonstrations"``: the expert demonstrations
+of ``envs.linear_demonstrations``).
 """
 
+from algorithms.linear_mdp.demonstrations import (
+    demo_lsvi_ucb,
+    linear_behavior_cloning,
+    linear_behavior_cloning_learner,
+    soft_lsvi_q_values,
+)
 from algorithms.linear_mdp.lsvi import (
     LSVIPHEState,
     LSVIStats,
@@ -48,6 +55,8 @@ ALGORITHMS = {
     "ucrl_vtr_plus": ucrl_vtr_plus,
     "hf_ucrl_rfe": hf_ucrl_rfe,
     "preference_lsvi": preference_lsvi,
+    "demo_lsvi_ucb": demo_lsvi_ucb,
+    "linear_behavior_cloning": linear_behavior_cloning_learner,
 }
 ENV_KIND = {
     "lsvi_ucb": "linear",
@@ -56,6 +65,8 @@ ENV_KIND = {
     "ucrl_vtr_plus": "mixture",
     "hf_ucrl_rfe": "mixture_reward_free",
     "preference_lsvi": "preference",
+    "demo_lsvi_ucb": "demonstrations",
+    "linear_behavior_cloning": "demonstrations",
 }
 
 __all__ = [
@@ -68,11 +79,14 @@ __all__ = [
     "LSVIUCBState",
     "UCRLVTRState",
     "bt_mle",
+    "demo_lsvi_ucb",
     "downdate_bonus_sq",
     "elliptical_bonus",
     "elliptical_norm_sq",
     "hf_ucrl_rfe",
     "init_lsvi_stats",
+    "linear_behavior_cloning",
+    "linear_behavior_cloning_learner",
     "lsvi_phe",
     "lsvi_q_values",
     "lsvi_ucb",
@@ -80,6 +94,7 @@ __all__ = [
     "plan_policies",
     "preference_lsvi",
     "sherman_morrison",
+    "soft_lsvi_q_values",
     "tabular_rf_ucrl",
     "ucrl_vtr",
     "ucrl_vtr_plus",

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from algorithms.linear_mdp import ALGORITHMS, ENV_KIND
+from envs.linear_demonstrations import with_linear_demonstrations
 from envs.linear_mdp import linear_mixture_hard_instance, two_state_linear_mdp
 from envs.linear_mixture_reward_free import mixture_reward_free
 from envs.preference_mdp import linear_preference_mdp
@@ -16,6 +17,9 @@ HORIZON = 3
 def _env(kind):
     if kind == "linear":
         return two_state_linear_mdp([0.2, 0.5, 0.8], HORIZON), (2, 3, 4)
+    if kind == "demonstrations":
+        env = two_state_linear_mdp([0.2, 0.5, 0.8], HORIZON)
+        return with_linear_demonstrations(env, 4, 3), (2, 3, 4)
     if kind == "preference":
         env = two_state_linear_mdp([0.2, 0.5, 0.8], HORIZON)
         return linear_preference_mdp(env), (2, 3, 4)
