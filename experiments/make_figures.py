@@ -42,6 +42,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "linmdp_mixture",
         "linmdp_reward_free",
         "linmdp_preference",
+        "linmdp_demonstrations",
     ),
     "adversarial_mdp": ("advmdp_regret", "advmdp_mgr", "advmdp_actions"),
     "nash": (
