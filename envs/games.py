@@ -35,7 +35,8 @@ gap of the running-average iterate ``avg_gap``.
 
 Contextual games (:func:`contextual_game_env`): a prompt ``c ~ rho`` per round, a
 preference matrix ``P_c`` per prompt; the learner plays a policy table ([C, n]) and
-is scored by the exact ``rho``-weighted and worst-prompt duality gaps.
+is scored by the exact ``rho``-weighted and worst-prompt duality gaps and by each
+player's regret against the best fixed policy table in hindsight.
 
 Oracles: :func:`regularized_nash` (Newton's method on the logit fixed-point equations
 along a homotopy in beta, float64 residual ~1e-15; cross-checked in the tests by a
@@ -680,10 +681,13 @@ class ContextualGameParams(NamedTuple):
 
 
 class ContextualGameState(NamedTuple):
-    """The prompt of the current round and the round count."""
+    """The prompt of the current round, the round count and, per prompt, the
+    cumulative payoff vectors that the per-player regrets telescope from."""
 
     context: Array  # [] int32
     t: Array  # [] rounds played
+    row_payoffs: KahanSum  # [C, n] sum_s P_c y_{s,c}
+    col_losses: KahanSum  # [C, n] sum_s P_c^T x_{s,c}
 
 
 class ContextualGameInfo(NamedTuple):
@@ -692,12 +696,22 @@ class ContextualGameInfo(NamedTuple):
     ``regret``: the expected duality gap of the played policy table; summed over rounds
     it is the cumulative duality gap, an upper bound on the sum of both players'
     regrets against any fixed pair of policy tables.
+
+    ``row_regret`` / ``col_regret``: each player's regret increment against the best
+    fixed policy *table* in hindsight for the rho-weighted regularised utilities
+    ``u_t(x) = sum_c rho_c [x_c^T P_c y_{t,c} - beta KL(x_c || mu_c)]`` (and
+    ``-x_{t,c}^T P_c y_c - beta KL(y_c || mu_c)`` for the column player), telescoped
+    from the cumulative payoff vectors in the env state as in :class:`GameInfo`: the
+    best table decomposes over prompts, so its value is
+    ``sum_c rho_c soft_max_value(S_c, log mu_c, beta t)``.
     """
 
     regret: Array  # [] sum_c rho_c gap_c(x_c, y_c)
     duality_gap: Array  # [] the same, as a snapshot (last iterate)
     max_context_gap: Array  # [] max_c gap_c (worst prompt)
     kl_to_nash: Array  # [] sum_c rho_c (KL(pi*_c||x_c) + KL(pi*_c||y_c)) / 2
+    row_regret: Array  # [] row player's regret increment (best fixed table)
+    col_regret: Array  # [] column player's regret increment (best fixed table)
     SNAPSHOT_FIELDS = ("duality_gap", "max_context_gap", "kl_to_nash")
 
 
@@ -865,7 +879,41 @@ def contextual_game_env(
 
     def reset(key, params: ContextualGameParams):
         c = sample_categorical(key, params.rho).astype(jnp.int32)
-        return ContextualGameState(c, jnp.zeros((), jnp.int32)), observe(c, params)
+        zeros = jnp.zeros(params.mu.shape, params.P.dtype)
+        state = ContextualGameState(
+            c, jnp.zeros((), jnp.int32), KahanSum(zeros, zeros), KahanSum(zeros, zeros)
+        )
+        return state, observe(c, params)
+
+    def player_regrets(state: ContextualGameState, x, y, params):
+        """Both players' regret increments and the new cumulative payoffs."""
+        P, beta, log_mu = params.P, params.beta, jnp.log(params.mu)
+        t_prev = state.t.astype(P.dtype)
+        Py = jnp.einsum("cij,cj->ci", P, y)  # [C, n]
+        Ptx = jnp.einsum("cji,cj->ci", P, x)  # [C, n]
+        row_payoffs = kahan_add(state.row_payoffs, Py)
+        col_losses = kahan_add(state.col_losses, Ptx)
+
+        def best(scores, t):  # sum_c rho_c max_p <p, scores_c> - beta t KL(p||mu_c)
+            per_prompt = jax.vmap(soft_max_value, in_axes=(0, 0, None))(
+                scores, log_mu, beta * t
+            )
+            return params.rho @ per_prompt
+
+        value = jnp.sum(x * Py, axis=-1)  # [C] x_c^T P_c y_c
+        kx = jax.vmap(kl)(x, params.mu)
+        ky = jax.vmap(kl)(y, params.mu)
+        row = (
+            best(row_payoffs.value, t_prev + 1.0)
+            - best(state.row_payoffs.value, t_prev)
+            - params.rho @ (value - beta * kx)
+        )
+        col = (
+            best(-col_losses.value, t_prev + 1.0)
+            - best(-state.col_losses.value, t_prev)
+            - params.rho @ (-value - beta * ky)
+        )
+        return row, col, row_payoffs, col_losses
 
     def step(key, state: ContextualGameState, action: Play, params):
         k_row, k_col, k_next = jax.random.split(key, 3)
@@ -884,9 +932,12 @@ def contextual_game_env(
         dists = jax.vmap(lambda s, a, b: 0.5 * (kl(s, a) + kl(s, b)))(
             params.pi_star, action.x, action.y
         )
-        info = ContextualGameInfo(gap, gap, worst, params.rho @ dists)
+        row, col, row_payoffs, col_losses = player_regrets(
+            state, action.x, action.y, params
+        )
+        info = ContextualGameInfo(gap, gap, worst, params.rho @ dists, row, col)
         c = sample_categorical(k_next, params.rho).astype(jnp.int32)
-        new = ContextualGameState(c, state.t + 1)
+        new = ContextualGameState(c, state.t + 1, row_payoffs, col_losses)
         return new, observe(c, params), fb, info
 
     return Env(reset, step, params, sample_params, name)

@@ -154,6 +154,59 @@ def test_prompt_draws_and_exact_feedback():
     assert infos.duality_gap[-1] < 1e-8  # per-prompt OMD has converged
 
 
+def test_contextual_player_regrets_telescope_to_hindsight_regret():
+    # Sum of row_regret increments = sum_c rho_c max_x sum_t [x^T P_c y_{t,c}
+    # - beta KL(x || mu_c)] - sum_t u_t(x_t) (best fixed policy table, per prompt in
+    # closed form), likewise for the column player; their sum is bounded by the
+    # cumulative duality gap (J(x*, y_t) - J(x_t, y*) <= gap_t for any fixed x*, y*).
+    C, n, T, beta = 3, 4, 7, 0.2
+    rho = np.array([0.5, 0.3, 0.2])
+    rng = np.random.default_rng(5)
+    with jax.enable_x64(True):
+        P = np.stack(
+            [
+                np.asarray(random_preference_matrix(jax.random.key(c), n))
+                for c in range(C)
+            ]
+        )
+        params = contextual_game_params(P, beta=beta, rho=rho)
+        env = contextual_game_env(params)
+        xs = rng.dirichlet(np.ones(n), (T, C))
+        ys = rng.dirichlet(np.ones(n), (T, C))
+        state, _ = env.reset(jax.random.key(0), params)
+        row = col = gap = 0.0
+        for t in range(T):
+            play = Play(jnp.asarray(xs[t]), jnp.asarray(ys[t]), xs[t, 0], ys[t, 0])
+            state, _, _, info = env.step(jax.random.key(t), state, play, params)
+            row, col = row + float(info.row_regret), col + float(info.col_regret)
+            gap += float(info.regret)
+    mu = np.full(n, 1.0 / n)
+
+    def kl_np(p):
+        return float(np.sum(p * np.log(p / mu)))
+
+    def best(scores):  # max_p <p, scores> - beta T KL(p || mu), closed form
+        temperature = beta * T
+        return temperature * np.log(np.sum(mu * np.exp(scores / temperature)))
+
+    best_row = sum(rho[c] * best(P[c] @ ys[:, c].sum(0)) for c in range(C))
+    best_col = sum(rho[c] * best(-(P[c].T @ xs[:, c].sum(0))) for c in range(C))
+    got_row = sum(
+        rho[c] * (xs[t, c] @ P[c] @ ys[t, c] - beta * kl_np(xs[t, c]))
+        for t in range(T)
+        for c in range(C)
+    )
+    got_col = sum(
+        rho[c] * (-(xs[t, c] @ P[c] @ ys[t, c]) - beta * kl_np(ys[t, c]))
+        for t in range(T)
+        for c in range(C)
+    )
+    assert row == pytest.approx(best_row - got_row, abs=1e-10)
+    assert col == pytest.approx(best_col - got_col, abs=1e-10)
+    assert row > 0 and col > 0  # random tables are far from any best response
+    assert row + col <= gap + 1e-10
+
+
 def test_sampled_feedback_is_unbiased():
     params = contextual_preference_params(jax.random.key(2), 3, 4, 0.1)
     env = contextual_game_env(params, feedback="sampled", batch_size=8)
