@@ -475,7 +475,8 @@ def test_contract_on_the_simulator_free_env(name):
         params=params,
     )
     state, _ = env.reset(jax.random.key(0), params)
-    _, _, feedback, _ = env.step(jax.random.key(1), state, actions[0], params)
+    policy = jnp.asarray(actions[0])
+    _, _, feedback, _ = jax.jit(env.step)(jax.random.key(1), state, policy, params)
     assert feedback.loss_table is None  # bandit feedback: visited losses only
     assert feedback.losses.shape == (2,)
     assert np.all(actions >= 0)
