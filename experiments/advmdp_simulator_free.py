@@ -24,6 +24,12 @@ empirical-inverse algorithm below the MGR one (shorter epochs, and an estimate t
 concentrates); both slopes below 1. The proved rates are for K far beyond what runs
 here: at K <= 32,000 the fitted slopes are pre-asymptotic (they are not tuned to
 match the references), see the README.
+
+Measured (full mode, 16 instances): regret at K = 32,000 is 1,585 (empirical
+inverse), 2,716 (MGR) and 4,867 (uniform); fitted slopes 0.81, 0.89 and 1.00. The
+empirical inverse's mean is below MGR's at every K (paired difference significant at
+every K but 2,000). Full mode took about 10.5 minutes on 2 contended cores (13
+programs, compile-dominated); --quick 37 s under a load average of 3.5-5.
 """
 
 from __future__ import annotations
