@@ -22,6 +22,11 @@ from algorithms.adversarial_mdp.policy_optimization import (
     po_learning_rate,
     policy_optimization,
 )
+from algorithms.adversarial_mdp.simulator_free import (
+    simulator_free_mgr_po,
+    simulator_free_parameters,
+    simulator_free_po,
+)
 from algorithms.adversarial_mdp.uob_reps import uob_reps, uob_reps_parameters
 from algorithms.core import Learner
 
@@ -37,6 +42,8 @@ __all__ = [
     "oreps",
     "oreps_bandit",
     "policy_optimization",
+    "simulator_free_mgr_po",
+    "simulator_free_po",
     "uob_reps",
 ]
 
@@ -81,6 +88,15 @@ def _linear_q(factory):
     return build
 
 
+def _simulator_free(factory):
+    def build(s, a, h, k):
+        d = LINEAR_Q_FEATURE_DIM
+        tuning = simulator_free_parameters(factory.__name__, a, h, d, k)
+        return factory(s, a, h, d, **tuning)
+
+    return build
+
+
 ALGORITHMS: dict[str, Callable[[int, int, int, int], Learner]] = {
     "oreps": _oreps,
     "oreps_bandit": _oreps_bandit,
@@ -90,10 +106,14 @@ ALGORITHMS: dict[str, Callable[[int, int, int, int], Learner]] = {
     "linear_q_po": _linear_q(linear_q_po),
     "log_barrier_ftrl": _linear_q(log_barrier_ftrl),
     "magnitude_reduced_ftrl": _linear_q(magnitude_reduced_ftrl),
+    "simulator_free_mgr_po": _simulator_free(simulator_free_mgr_po),
+    "simulator_free_po": _simulator_free(simulator_free_po),
 }
 
 # Which environments each algorithm needs: feedback, known transitions, and for the
-# linear-Q learners a linear-Q instance with a simulator (``feature_dim``).
+# linear-Q learners a linear-Q instance with a simulator (``feature_dim``). The
+# simulator-free learners read only ``obs.features``: they run on those instances and
+# on ``envs.adversarial_linear_mdp`` (no simulator).
 REQUIREMENTS: dict[str, dict] = {
     "oreps": {"feedback": "full", "known_transitions": True},
     "oreps_bandit": {"feedback": "bandit", "known_transitions": True},
@@ -106,6 +126,11 @@ REQUIREMENTS: dict[str, dict] = {
         "feedback": "bandit",
         "feature_dim": LINEAR_Q_FEATURE_DIM,
     },
+    "simulator_free_mgr_po": {
+        "feedback": "bandit",
+        "feature_dim": LINEAR_Q_FEATURE_DIM,
+    },
+    "simulator_free_po": {"feedback": "bandit", "feature_dim": LINEAR_Q_FEATURE_DIM},
 }
 
 

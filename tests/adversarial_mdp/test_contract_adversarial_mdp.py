@@ -64,8 +64,15 @@ def _tolerance(name):
 
 
 # The MGR baseline and the log-barrier (eager mode unrolls every MGR sample / Newton
-# step) take tens of seconds each: their contract runs in the slow suite.
-_SLOW_CONTRACT = {"linear_q_po", "log_barrier_ftrl"}
+# step) take tens of seconds each: their contract runs in the slow suite. So does the
+# simulator-free learners' (tests/adversarial_mdp/test_simulator_free.py, slow, on
+# their own environment: eager mode traces every epoch-end branch).
+_SLOW_CONTRACT = {
+    "linear_q_po",
+    "log_barrier_ftrl",
+    "simulator_free_mgr_po",
+    "simulator_free_po",
+}
 
 
 @pytest.mark.parametrize(
