@@ -44,7 +44,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "linmdp_preference",
         "linmdp_demonstrations",
     ),
-    "adversarial_mdp": ("advmdp_regret", "advmdp_mgr", "advmdp_actions"),
+    "adversarial_mdp": (
+        "advmdp_regret",
+        "advmdp_mgr",
+        "advmdp_actions",
+        "advmdp_simulator_free",
+    ),
     "nash": (
         "nash_egpo",
         "nash_last_iterate",
