@@ -30,14 +30,29 @@ on which the env evaluates the exact duality gaps) and the query for the drawn p
   the logits with Hessian ``(2/n)(I - 11^T/n)``), and one step of learning rate
   ``eta`` on the Nash-MD-PG loss IS the tabular Nash-MD-PG step; the tests check both.
 
+  The regression / contrastive learners of the source papers are network forms of
+  the same tabular steps: neural Nash-MD (the online IPO regression onto the Nash-MD
+  target, mixture queries; with one-hot prompts, a linear layer and lr ``n / 2`` it
+  IS tabular Nash-MD), neural INPO (INPO's pair loss, pairs drawn from the frozen
+  iterate; minimiser = the OMD step), neural DNO (DNO's soft-label regression on all
+  pairs of K responses sampled on-policy; minimiser on the sampled responses = the
+  soft policy-iteration / Nash-MD step) and DNO-Prct (hard winner/loser pairs with
+  a margin filter, DPO loss against the previous iterate). See
+  :func:`neural_policy`.
+
 References:
   Zhou, Fazel, Du (2025). Extragradient Preference Optimization (EGPO): Beyond
   Last-Iterate Convergence for NLHF. Sec. 5 (equivalent online IPO implementation for
   neural policies) and the neural simulations (section numbers from memory,
   unverified).
-  Munos et al. (2023). Nash Learning from Human Feedback. Sec. 7 (Nash-MD-PG).
+  Munos et al. (2023). Nash Learning from Human Feedback. Sec. 5 (Nash-MD), Sec. 7
+  (Nash-MD-PG).
   Calandriello et al. (2024). Human Alignment of LLMs through Online Preference
   Optimisation (online IPO).
+  Zhang et al. (2024). Iterative Nash Policy Optimization (INPO), Algorithm 1.
+  Rosset et al. (2024). Direct Nash Optimization, Algorithms 1 and 2 (DNO, DNO-Prct).
+  (Only abstracts / introductions of these papers were readable while writing this
+  module: equation and algorithm numbers are from memory, unverified.)
 """
 
 from __future__ import annotations
