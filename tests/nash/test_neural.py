@@ -298,3 +298,27 @@ def test_mlp_converges_towards_the_regularised_equilibrium(method):
         gaps = infos.duality_gap
         assert np.all(np.isfinite(gaps))
         assert gaps[-1] < 0.1 * gaps[0], (seed, gaps[0], gaps[-1])
+
+
+def test_inpo_win_rate_loss_equals_bernoulli_label_loss_up_to_a_constant():
+    """The identity behind the INPO loss used here: under pairs y, y' ~ pi (product),
+    E_lambda[(f(y) - f(y') - eta (lambda - 1/2))^2] with lambda ~ Ber(P(y > y')) and
+    (f(y) - f(y') - eta (g(y) - g(y')))^2 with g = P pi differ by a constant that
+    does not depend on f (checked for random f, in float64)."""
+    rng = np.random.default_rng(0)
+    n, eta = 5, 0.7
+    upper = np.triu(rng.uniform(size=(n, n)), 1)
+    P = upper + np.tril(1 - upper.T, -1) + 0.5 * np.eye(n)
+    pi = rng.dirichlet(np.ones(n))
+    g = P @ pi
+    W = np.outer(pi, pi)
+
+    def gap(f):
+        h = f[:, None] - f[None, :]
+        bern = (h - eta * (P - 0.5)) ** 2 + eta**2 * P * (1 - P)  # E over lambda
+        win = (h - eta * (g[:, None] - g[None, :])) ** 2
+        return np.sum(W * bern) - np.sum(W * win)
+
+    consts = [gap(rng.normal(size=n) * 3) for _ in range(5)]
+    np.testing.assert_allclose(consts, consts[0], rtol=0, atol=1e-12)
+    assert consts[0] > 0  # the label noise and the non-additive part of P
