@@ -134,8 +134,12 @@ NEURAL_DEFAULTS: dict[str, dict] = {
     "online_ipo_1": {},
     "egpo": {},
     "nash_md_pg": {"learning_rate": 1.0, "inner_steps": 5},
+    "nash_md": {},
+    "inpo": {},
+    "dno": {},
+    "dno_prct": {"margin": 0.05},
 }
-NEURAL_ALIASES = {"inpo": "online_ipo_1"}
+NEURAL_ALIASES: dict[str, str] = {}
 
 
 def make_contextual_learner(
@@ -151,7 +155,7 @@ def make_contextual_learner(
 
     ``policy="tabular"``: any symmetric learner of ``ALGORITHMS`` (default tuning),
     one copy per prompt; ``policy="mlp"``: :func:`neural_policy` with
-    ``method=name`` (``online_ipo_1`` / ``inpo``, ``egpo``, ``nash_md_pg``), default
+    ``method=name`` (one of ``NEURAL_METHODS``), default
     tuning updated by ``kwargs``.
     """
     C = check_int(num_contexts, "num_contexts")
@@ -166,9 +170,7 @@ def make_contextual_learner(
     if policy == "mlp":
         method = NEURAL_ALIASES.get(name, name)
         if method not in NEURAL_METHODS:
-            raise ValueError(
-                f"policy='mlp' supports {NEURAL_METHODS} (and 'inpo'), got {name!r}"
-            )
+            raise ValueError(f"policy='mlp' supports {NEURAL_METHODS}, got {name!r}")
         return neural_policy(
             d, n, method=method, **{**NEURAL_DEFAULTS[method], **kwargs}
         )

@@ -32,8 +32,9 @@ def _x64():
         yield
 
 
-def scan_actions(learner, env, params, num_rounds, seed=0):
-    """Per-round actions, infos and prompts of one run (keys as in the runner)."""
+def scan_rounds(learner, env, params, num_rounds, seed=0):
+    """Per-round (action, learner state after act, prompt, feedback, info) of one
+    run (keys as in the runner)."""
 
     @jax.jit
     def go(key):
@@ -44,16 +45,23 @@ def scan_actions(learner, env, params, num_rounds, seed=0):
         def body(carry, t):
             env_state, obs, state = carry
             action, state = learner.act(jax.random.fold_in(k_learner, t), state, obs)
+            acted = state
             env_state, obs2, fb, info = env.step(
                 jax.random.fold_in(k_env, t), env_state, action, params
             )
             state = learner.update(state, obs, action, fb)
-            return (env_state, obs2, state), (action, info, obs.context, fb)
+            return (env_state, obs2, state), (action, acted, obs.context, fb, info)
 
         _, out = jax.lax.scan(body, (env_state, obs, state), jnp.arange(num_rounds))
         return out
 
     return jax.tree.map(np.asarray, go(jax.random.key(seed)))
+
+
+def scan_actions(learner, env, params, num_rounds, seed=0):
+    """Per-round actions, infos, prompts and feedback of one run."""
+    action, _, context, fb, info = scan_rounds(learner, env, params, num_rounds, seed)
+    return action, info, context, fb
 
 
 def _np_gap(P, x, y, mu, beta):
