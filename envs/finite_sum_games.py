@@ -141,6 +141,8 @@ def rps_finite_sum_components(
     ``S`` itself.
     """
     n = _check_num_components(num_components)
+    if is_concrete(noise) and not np.all(np.asarray(noise) >= 0):
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
     a, b, c = weights
     S = 2.0 * rps_matrix(a, b, c) - 1.0
     E = jax.random.uniform(key, (n, 3, 3), S.dtype, -1.0, 1.0)

@@ -311,6 +311,22 @@ def soft_max_value(scores: Array, log_mu: Array, temperature: Array) -> Array:
     return jnp.where(temperature > 0, smooth, hard)
 
 
+def regret_increment(
+    scores: Array, prev_scores: Array, log_mu: Array, temp: Array, prev_temp, utility
+) -> Array:
+    """One player's regret increment against the best fixed (regularised) strategy in
+    hindsight, telescoped: with ``S_t`` the cumulative payoff vector and ``Phi(S, T) =
+    max_p <p, S> - T KL(p || mu)`` (:func:`soft_max_value`, ``T = beta t``),
+    ``Phi(S_t, beta t) - Phi(S_{t-1}, beta (t - 1)) - u_t(x_t)``, which sums over rounds
+    to ``max_x sum_t u_t(x) - sum_t u_t(x_t)``.
+    """
+    return (
+        soft_max_value(scores, log_mu, temp)
+        - soft_max_value(prev_scores, log_mu, prev_temp)
+        - utility
+    )
+
+
 def best_response(scores: Array, mu: Array, beta: Array) -> Array:
     """The (regularised) best response to payoff vector ``scores``: ``softmax(log mu +
     scores / beta)`` for ``beta > 0``, the uniform distribution on the argmax set at 0.
@@ -539,15 +555,21 @@ def game_env(
         # telescoped: Phi(S_t, t) - Phi(S_{t-1}, t-1) - u_t(x_t).
         value = x @ Ay
         kx, ky = kl(x, params.mu_x), kl(y, params.mu_y)
-        row_regret = (
-            soft_max_value(row_payoffs.value, lmx, beta * tf)
-            - soft_max_value(state.row_payoffs.value, lmx, beta * tf_prev)
-            - (value - beta * kx)
+        row_regret = regret_increment(
+            row_payoffs.value,
+            state.row_payoffs.value,
+            lmx,
+            beta * tf,
+            beta * tf_prev,
+            value - beta * kx,
         )
-        col_regret = (
-            soft_max_value(-col_losses.value, lmy, beta * tf)
-            - soft_max_value(-state.col_losses.value, lmy, beta * tf_prev)
-            - (-value - beta * ky)
+        col_regret = regret_increment(
+            -col_losses.value,
+            -state.col_losses.value,
+            lmy,
+            beta * tf,
+            beta * tf_prev,
+            -value - beta * ky,
         )
         x_sum, y_sum = kahan_add(state.x_sum, x), kahan_add(state.y_sum, y)
         gap = duality_gap(A, x, y, params.mu_x, params.mu_y, beta)
@@ -894,26 +916,29 @@ def contextual_game_env(
         row_payoffs = kahan_add(state.row_payoffs, Py)
         col_losses = kahan_add(state.col_losses, Ptx)
 
-        def best(scores, t):  # sum_c rho_c max_p <p, scores_c> - beta t KL(p||mu_c)
-            per_prompt = jax.vmap(soft_max_value, in_axes=(0, 0, None))(
-                scores, log_mu, beta * t
-            )
-            return params.rho @ per_prompt
-
+        # The best fixed table decomposes over prompts: one increment per prompt.
+        per_prompt = jax.vmap(regret_increment, in_axes=(0, 0, 0, None, None, 0))
         value = jnp.sum(x * Py, axis=-1)  # [C] x_c^T P_c y_c
         kx = jax.vmap(kl)(x, params.mu)
         ky = jax.vmap(kl)(y, params.mu)
-        row = (
-            best(row_payoffs.value, t_prev + 1.0)
-            - best(state.row_payoffs.value, t_prev)
-            - params.rho @ (value - beta * kx)
+        temp, prev_temp = beta * (t_prev + 1.0), beta * t_prev
+        row = per_prompt(
+            row_payoffs.value,
+            state.row_payoffs.value,
+            log_mu,
+            temp,
+            prev_temp,
+            value - beta * kx,
         )
-        col = (
-            best(-col_losses.value, t_prev + 1.0)
-            - best(-state.col_losses.value, t_prev)
-            - params.rho @ (-value - beta * ky)
+        col = per_prompt(
+            -col_losses.value,
+            -state.col_losses.value,
+            log_mu,
+            temp,
+            prev_temp,
+            -value - beta * ky,
         )
-        return row, col, row_payoffs, col_losses
+        return params.rho @ row, params.rho @ col, row_payoffs, col_losses
 
     def step(key, state: ContextualGameState, action: Play, params):
         k_row, k_col, k_next = jax.random.split(key, 3)

@@ -30,8 +30,9 @@ BC alone has linear regret whose slope falls with N^E (0.46, 0.31, 0.10, 0.024 p
 episode for N^E = 0, 10, 100, 1,000; the ridge keeps the clone of the deterministic
 expert soft). LSVI-UCB ends at 79. The regularised learner starts at BC's level and
 improves on it: regret at K = 1,000 of 80, 89, 65, 23 for N^E = 0, 10, 100, 1,000
-(at k = 100: 20, 17, 6.2, 2.2 against LSVI-UCB's 20). So N^E = 100 and 1,000 beat
-both baselines at every budget, N^E = 10 helps only early (its lambda = 0.02 pull
+(at k = 100: 20, 17, 6.2, 2.2 against LSVI-UCB's 20). So N^E = 1,000 beats both
+baselines at every budget and N^E = 100 beats them on average (not on every instance:
+see below), N^E = 10 helps only early (its lambda = 0.02 pull
 towards a poor clone costs ~10 over LSVI-UCB by K = 1,000), and N^E = 0 (uniform
 reference, lambda = 0.002) is LSVI-UCB. With lambda = 0.01 N^E (tried, not
 committed) the pull is too strong: 87, 122, 94, 24 at K = 1,000, worse than

@@ -304,7 +304,10 @@ def neural_policy(
       method: one of ``NEURAL_METHODS``.
       hidden: hidden layer widths (tanh); ``()`` is a linear policy.
       use_bias: biases in the Dense layers.
-      eta: mirror-descent step of the target (traceable).
+      eta: mirror-descent step of the target (traceable). The mixture methods need
+        ``eta * beta <= 1`` (a geometric mixture weight); ``beta`` is read from the
+        observation at run time, so this is not checked here: above 1 the "mixture"
+        extrapolates away from the reference.
       optimizer: ``"adam"`` or ``"sgd"`` (optax).
       learning_rate: optax learning rate (traceable).
       inner_steps: optax steps per round (Python int).

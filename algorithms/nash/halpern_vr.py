@@ -35,6 +35,7 @@ from algorithms.core import (
     check_int,
     check_positive,
     float_dtype,
+    is_concrete,
 )
 from algorithms.nash.common import project_simplex
 from envs.finite_sum_games import FULL, NO_QUERY, ComponentQuery
@@ -212,6 +213,8 @@ def _validate(num_rows, num_cols, eta, p, gamma, inner_scale):
     if p is not None:
         check_in_unit_interval(p, "p", open_left=True)
     check_in_unit_interval(gamma, "gamma", open_left=True)
+    if is_concrete(gamma) and float(gamma) >= 1.0:
+        raise ValueError(f"gamma must be in (0, 1), got {gamma!r}")
     check_positive(inner_scale, "inner_scale")
     return r, c
 

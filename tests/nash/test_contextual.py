@@ -177,7 +177,8 @@ def test_contextual_player_regrets_telescope_to_hindsight_regret():
                 for c in range(C)
             ]
         )
-        params = contextual_game_params(P, beta=beta, rho=rho)
+        mu = rng.dirichlet(3.0 * np.ones(n), C)  # a different reference per prompt
+        params = contextual_game_params(P, beta=beta, rho=rho, mu=mu)
         env = contextual_game_env(params)
         xs = rng.dirichlet(np.ones(n), (T, C))
         ys = rng.dirichlet(np.ones(n), (T, C))
@@ -188,24 +189,23 @@ def test_contextual_player_regrets_telescope_to_hindsight_regret():
             state, _, _, info = env.step(jax.random.key(t), state, play, params)
             row, col = row + float(info.row_regret), col + float(info.col_regret)
             gap += float(info.regret)
-    mu = np.full(n, 1.0 / n)
 
-    def kl_np(p):
-        return float(np.sum(p * np.log(p / mu)))
+    def kl_np(p, c):
+        return float(np.sum(p * np.log(p / mu[c])))
 
-    def best(scores):  # max_p <p, scores> - beta T KL(p || mu), closed form
+    def best(scores, c):  # max_p <p, scores> - beta T KL(p || mu_c), closed form
         temperature = beta * T
-        return temperature * np.log(np.sum(mu * np.exp(scores / temperature)))
+        return temperature * np.log(np.sum(mu[c] * np.exp(scores / temperature)))
 
-    best_row = sum(rho[c] * best(P[c] @ ys[:, c].sum(0)) for c in range(C))
-    best_col = sum(rho[c] * best(-(P[c].T @ xs[:, c].sum(0))) for c in range(C))
+    best_row = sum(rho[c] * best(P[c] @ ys[:, c].sum(0), c) for c in range(C))
+    best_col = sum(rho[c] * best(-(P[c].T @ xs[:, c].sum(0)), c) for c in range(C))
     got_row = sum(
-        rho[c] * (xs[t, c] @ P[c] @ ys[t, c] - beta * kl_np(xs[t, c]))
+        rho[c] * (xs[t, c] @ P[c] @ ys[t, c] - beta * kl_np(xs[t, c], c))
         for t in range(T)
         for c in range(C)
     )
     got_col = sum(
-        rho[c] * (-(xs[t, c] @ P[c] @ ys[t, c]) - beta * kl_np(ys[t, c]))
+        rho[c] * (-(xs[t, c] @ P[c] @ ys[t, c]) - beta * kl_np(ys[t, c], c))
         for t in range(T)
         for c in range(C)
     )

@@ -114,6 +114,8 @@ def test_env_errors():
         finite_sum_params(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="noise"):
         random_finite_sum_components(jax.random.key(0), 2, 2, 2, noise=-1.0)
+    with pytest.raises(ValueError, match="noise"):
+        rps_finite_sum_components(jax.random.key(0), 2, noise=-1.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -309,6 +311,8 @@ def test_learner_errors():
             svrg_extragradient(3, 3, p=bad)
     with pytest.raises(ValueError, match="gamma"):
         halpern_vr(3, 3, gamma=0.0)
+    with pytest.raises(ValueError, match="gamma"):  # Alacaoglu-Malitsky: gamma < 1
+        halpern_vr(3, 3, gamma=1.0)
     with pytest.raises(ValueError, match="inner_scale"):
         halpern_vr(3, 3, inner_scale=0.0)
     with pytest.raises(ValueError, match="num_rows"):
