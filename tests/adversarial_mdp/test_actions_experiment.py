@@ -167,14 +167,15 @@ def test_log_barrier_on_copies_is_the_base_log_barrier_with_eta_over_m():
         np.testing.assert_allclose(hedge, lq._hedge_policy(cumulative, eta), atol=1e-14)
 
 
-def test_paired_ratios_closed_form():
+def test_paired_differences_closed_form():
     config = advmdp_actions.Config(action_counts=(2, 4))
     arrays = {
         "A2/x/regret": np.array([[1.0, 2.0], [3.0, 4.0]]),
         "A4/x/regret": np.array([[0.0, 3.0], [0.0, 2.0]]),
     }
     np.testing.assert_allclose(
-        advmdp_actions.paired_ratios(arrays, config, "x"), [[1.0, 1.5], [1.0, 0.5]]
+        advmdp_actions.paired_differences(arrays, config, "x"),
+        [[0.0, 1.0], [0.0, -2.0]],
     )
 
 
@@ -207,8 +208,8 @@ def test_clear_errors():
 
 @pytest.mark.slow
 def test_quick_script_runs_end_to_end(tmp_path):
-    """The figure script on a tiny configuration: finite regrets, the paired ratio is
-    1 at the first A, the learning-rate sweep at multiplier 1 reproduces the A0 run
+    """The figure script on a tiny configuration: finite regrets, the paired difference
+    is 0 at the first A, the learning-rate sweep at multiplier 1 reproduces the A0 run
     (same seeds, same learner), and the plot is written."""
     config = advmdp_actions.Config(
         action_counts=(2, 4),
@@ -221,8 +222,8 @@ def test_quick_script_runs_end_to_end(tmp_path):
     )
     arrays = advmdp_actions.run_experiment(config)["arrays"]
     for name in ("log_barrier_ftrl", "magnitude_reduced_ftrl"):
-        ratios = advmdp_actions.paired_ratios(arrays, config, name)
-        np.testing.assert_array_equal(ratios[:, 0], 1.0)
+        differences = advmdp_actions.paired_differences(arrays, config, name)
+        np.testing.assert_array_equal(differences[:, 0], 0.0)
         assert np.all(np.isfinite(arrays[f"fixed_rate/A4/{name}/regret"]))
         # float32; the sweep traces eta, the run closes over it: rounding only
         np.testing.assert_allclose(
@@ -246,3 +247,16 @@ def test_learner_contract_on_the_family(name):
     check_learner_contract(
         learner, env, num_rounds=4, run_rounds=10, num_seeds=2, params=params
     )
+
+
+def test_equivalent_multiplier_closed_form():
+    """On copies, the tuned log-barrier at A = m A0 is the A0 learner with eta_A / m
+    = eta_A0 sqrt(m) / m (eta ~ sqrt(A)); exponential weights keeps its eta, eta_A /
+    eta_A0 = sqrt(ln A / ln A0)."""
+    config = advmdp_actions.Config()
+    lb = advmdp_actions.equivalent_multiplier("log_barrier_ftrl", config, 16, 16)
+    mr = advmdp_actions.equivalent_multiplier("magnitude_reduced_ftrl", config, 16, 16)
+    np.testing.assert_allclose(lb, 1.0 / np.sqrt(8.0), rtol=1e-12)
+    np.testing.assert_allclose(mr, np.sqrt(np.log(16.0) / np.log(2.0)), rtol=1e-12)
+    fixed = advmdp_actions.equivalent_multiplier("log_barrier_ftrl", config, 16, 2)
+    np.testing.assert_allclose(fixed, 1.0 / 8.0, rtol=1e-12)
