@@ -5,21 +5,26 @@ log-barrier and for exponential weights on the magnitude-reduced estimator (mean
 of both and of the K^{2/3} baseline of Luo, Wei and Lee with K^{1/2} and K^{2/3}
 references and the fitted slopes.
 
-Instances (left and middle): ``envs.adversarial_mdp_actions.action_family_mdp``. Each
-seed draws ONE base linear-Q instance with A0 = 2 actions (H = 3 layers of S = 3
-states, d = 4 simplex features, switching losses in weight space) and the instance at
-A = 2, 4, 8, 16 is that base instance with A - A0 exact copies of its actions (the
-same features, hence the same losses, transitions and Q-values). The best fixed policy
-in hindsight and its value are the base instance's at every A (tested exactly), so a
-change of regret with A is the algorithm's, not the instance's; the same seed gives the
-same base instance at every A (paired). Each run is tuned to K and A by
+Instances (top row and bottom left): ``envs.adversarial_mdp_actions.action_family_mdp``.
+Each seed draws ONE base linear-Q instance with A0 = 2 actions (H = 3 layers of S = 3
+states, d = 4 simplex features, switching losses in weight space) and the instance at A
+= 2, 4, 8, 16 is that base instance with A - A0 exact copies of its actions (the same
+features, hence the same losses, transitions and Q-values). The best fixed policy in
+hindsight and its value are the base instance's at every A (tested exactly), so a change
+of regret with A is the algorithm's, not the instance's; the same seed gives the same
+base instance at every A (paired). Dashed: the same with the extra actions dominated
+mixtures ``(1 - eps) e_b + eps / A0`` of the base actions (eps = 0.5; distinct actions,
+never better than the best base action: the comparator is again the base instance's).
+Each run is tuned to K and A by
 ``algorithms.adversarial_mdp.linear_q.linear_q_parameters`` (the paper's A-dependence:
 ``eta ~ sqrt(A ln K)`` for the log-barrier, ``eta ~ sqrt(ln A)`` for exponential
-weights). Diagnostic (hollow markers): the same two learners at the largest A with the
-learning rate tuned for A0 (no A-dependence in the tuning).
+weights). Diagnostic (hollow squares): the same two learners at the largest A with the
+learning rate tuned for A0 (no A-dependence in the tuning); bottom left: a learning-rate
+sweep of the A0 learners on the base instances, with every family run (copies) placed at
+the learning rate of the A0 learner it is equivalent to (below).
 
-Right: the K-panel of the previous version, unchanged: random linear-Q instances at
-A = 4 (``envs.adversarial_mdp.linear_q_mdp``, 16 seeds).
+Bottom right: the K-panel of the previous version, unchanged: random linear-Q
+instances at A = 4 (``envs.adversarial_mdp.linear_q_mdp``, 16 seeds).
 
 Why copies make the comparison clean (derivation, see the design notes): the
 estimates of copied actions are identical (same features), so exponential weights
@@ -36,28 +41,30 @@ Command (full, writes figures/advmdp_actions.png and its results):
     python -m experiments.advmdp_actions --quick    # A = 2, 4, K = 150, 4 seeds,
                                                     # right panel from the family
 
-Compile-dominated (one program per algorithm and A): the full run compiles 15 programs
-(8 family, 2 with the A0 learning rate, 2 learning-rate sweeps, 3 for the K-panel;
-10-36 s compile each, 1-16 s run) and took about 6.5 minutes under a load average of
-4-5 on the 2 cores; the quick one (4 programs, ~13 s compile each) about 75 s under a
-load average of 5 -- over the 30 s target.
+Compile-dominated (one program per algorithm and A): the full run compiles 21 programs
+(8 family with copies, 6 with mixtures, 2 with the A0 learning rate, 2 learning-rate
+sweeps, 3 for the K-panel; 13-36 s compile each, 1-11 s run) and took about 8.5
+minutes under a load average of 4-5 on the 2 cores; the quick one (4 programs, ~13 s
+compile each) about 75 s under a load average of 5 -- over the 30 s target.
 
 Expected (the theorems): the log-barrier's regret grows with A (its regulariser costs
 A log K / eta, tuned regret ~ sqrt(A K)); the magnitude-reduced estimator's only like
 sqrt(log A).
 
-Measured (full mode, 64 instances, mean and 95% interval): the magnitude-reduced
-learner is flat: 61.9, 59.6, 57.0, 60.3 at A = 2, 4, 8, 16 (paired change from A = 2 to
-16: -1.5 [-7.3, 4.3]); the log-barrier grows mildly: 60.2, 60.7, 63.6, 68.0 (paired
-+7.8 [2.2, 13.4], x1.13, far below the sqrt(A / A0) = 2.8 of its bound); the
-difference of the two paired changes is 9.3 [2.9, 15.7]. The diagnostic panel shows
-why the log-barrier's growth is small: on copies it is the A0 learner at eta_2 /
+Measured (full mode, 64 instances, mean and 95% interval). Copies (solid): the
+magnitude-reduced learner is flat: 61.9, 59.6, 57.0, 60.3 at A = 2, 4, 8, 16 (paired
+change from A = 2 to 16: -1.5 [-7.3, 4.3]); the log-barrier grows mildly: 60.2, 60.7,
+63.6, 68.0 (paired +7.8 [2.2, 13.4], x1.13, far below the sqrt(A / A0) = 2.8 of its
+bound). Dominated mixtures, eps = 0.5 (dashed): both grow, the magnitude-reduced
+learner about half as much: paired +13.3 [6.7, 20.0] against +29.8 [21.8, 37.7] at A =
+16 (difference 16.4 [10.0, 22.9]): flatter, NOT flat. The diagnostic panel shows why
+the log-barrier's growth on copies is small: there it is the A0 learner at eta_2 /
 sqrt(m), and the A0 regret is flat in eta over [1/2, 4] x eta_2 (57-63) and rises only
 below (73 at 1/4, 85 at 1/8); with the A0 learning rate kept at A = 16 (eta_2 / 8
 equivalent) it pays 84.1 [76.2, 91.9] (the sweep at 1/8: 84.7), while the
 magnitude-reduced learner with the A0 learning rate pays 61.2, its A0 value (invariant
-to copies). Right: the K-panel as before (131, 123, 160 at K = 1,000; slopes 0.80,
-0.77, 0.82: pre-asymptotic).
+to copies). Bottom right: the K-panel as before (131, 123, 160 at K = 1,000; slopes
+0.80, 0.77, 0.82: pre-asymptotic).
 """
 
 from __future__ import annotations
@@ -85,6 +92,7 @@ class Config:
     base_actions: int = 2  # A0, the base instance's actions
     action_counts: tuple[int, ...] = (2, 4, 8, 16)  # the A values (multiples of A0)
     mixing: float = 0.0  # extra actions: 0 = exact copies, > 0 dominated mixtures
+    second_mixing: float | None = 0.5  # also the family with this mixing (None: off)
     num_states: int = 3  # S states per layer
     horizon: int = 3  # H layers
     feature_dim: int = 4  # d features
@@ -117,6 +125,7 @@ QUICK = Config(
     num_seeds=4,
     fixed_rate_actions=(),
     eta_multipliers=(),
+    second_mixing=None,
     curve_instances="family",
     algorithms=("log_barrier_ftrl", "magnitude_reduced_ftrl"),
 )
@@ -142,14 +151,14 @@ def _family_names(config: Config) -> list[str]:
     return [n for n in config.algorithms if n != "linear_q_po"]
 
 
-def _family_env(config: Config, num_actions: int):
+def _family_env(config: Config, num_actions: int, mixing=None):
     return action_family_mdp(
         config.num_states,
         config.base_actions,
         num_actions,
         config.horizon,
         config.feature_dim,
-        mixing=config.mixing,
+        mixing=config.mixing if mixing is None else mixing,
         losses=config.losses,
     )
 
@@ -207,16 +216,27 @@ def _rate_sweep(name: str, config: Config) -> dict:
     }
 
 
-def paired_differences(arrays: dict, config: Config, name: str) -> np.ndarray:
+def family_finals(arrays: dict, config: Config, name: str, prefix: str = ""):
+    """``[seeds, len(action_counts)]`` final regrets of ``name`` on the family
+    (``prefix`` 'mix/' for the second mixing; its A = A0 column is the base
+    instance's run, the same for every mixing)."""
+    columns = []
+    for a in config.action_counts:
+        key = f"{'' if a == config.base_actions else prefix}A{a}/{name}/regret"
+        columns.append(arrays[key][:, -1])
+    return np.stack(columns, axis=1)
+
+
+def paired_differences(
+    arrays: dict, config: Config, name: str, prefix: str = ""
+) -> np.ndarray:
     """``[seeds, len(action_counts)]`` final regret at A minus final regret at the
     first A, instance by instance (paired: the same base instance and comparator).
 
     A difference, not a ratio: the regret against the best fixed policy in hindsight
     can be near zero or negative on an instance (adversarial losses), which makes
     per-instance ratios meaningless."""
-    finals = np.stack(
-        [arrays[f"A{a}/{name}/regret"][:, -1] for a in config.action_counts], axis=1
-    )
+    finals = family_finals(arrays, config, name, prefix)
     return finals - finals[:, :1]
 
 
@@ -241,14 +261,22 @@ def run_experiment(config: Config) -> dict:
     names = _family_names(config)
     # (prefix, A, the A the learning rate is tuned for): the family, then the
     # diagnostic runs with the A0-tuned learning rate.
-    runs = [(f"A{a}/", a, a) for a in config.action_counts] + [
-        (f"fixed_rate/A{a}/", a, config.base_actions) for a in config.fixed_rate_actions
+    runs = [(f"A{a}/", a, a, None) for a in config.action_counts]
+    runs += [
+        (f"fixed_rate/A{a}/", a, config.base_actions, None)
+        for a in config.fixed_rate_actions
     ]
-    for prefix, num_actions, tuned in runs:
+    if config.second_mixing is not None:
+        runs += [
+            (f"mix/A{a}/", a, a, config.second_mixing)
+            for a in config.action_counts
+            if a != config.base_actions
+        ]
+    for prefix, num_actions, tuned, mixing in runs:
         collect(
             run_learners(
                 {n: _learner(n, config, num_actions, tuned) for n in names},
-                _family_env(config, num_actions),
+                _family_env(config, num_actions, mixing),
                 config.num_rounds,
                 num_seeds=config.num_seeds,
                 seed=config.seed,
@@ -258,7 +286,7 @@ def run_experiment(config: Config) -> dict:
         for n in names:
             mean, low, high = mean_ci(arrays[f"{prefix}{n}/regret"][:, -1])
             print(
-                f"family A = {num_actions:3d} {n:24s} eta tuned for A = {tuned:3d}:"
+                f"{prefix:16s} {n:24s} eta tuned for A = {tuned:3d}:"
                 f" final {mean:8.2f}  [{low:.2f}, {high:.2f}]"
             )
     for n in names if config.eta_multipliers else ():
@@ -271,10 +299,11 @@ def run_experiment(config: Config) -> dict:
                 for m, lo, hi in zip(mean, low, high, strict=True)
             )
         )
-    for n in names:
-        mean, low, high = mean_ci(paired_differences(arrays, config, n))
+    prefixes = [""] + (["mix/"] if config.second_mixing is not None else [])
+    for n, prefix in ((n, q) for n in names for q in prefixes):
+        mean, low, high = mean_ci(paired_differences(arrays, config, n, prefix))
         print(
-            f"{n:24s} paired R(A) - R(A0) at A = {list(config.action_counts)}: "
+            f"{prefix}{n:24s} paired R(A) - R(A0) at A = {list(config.action_counts)}: "
             + ", ".join(
                 f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
                 for m, lo, hi in zip(mean, low, high, strict=True)
@@ -324,12 +353,11 @@ def plot(arrays: dict, config: Config, path) -> None:
         fig, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 4.9))
     actions = np.asarray(config.action_counts, dtype=float)
     kind = "copies" if config.mixing == 0 else f"mixtures (eps = {config.mixing:g})"
+    if config.second_mixing is not None:
+        kind += " / dominated mixtures"
     for i, name in enumerate(_family_names(config)):
         color = plotting.COLORS[i]
-        finals = np.stack(
-            [arrays[f"A{a}/{name}/regret"][:, -1] for a in config.action_counts],
-            axis=1,
-        )
+        finals = family_finals(arrays, config, name)
         plotting.band(
             left,
             actions,
@@ -346,6 +374,15 @@ def plot(arrays: dict, config: Config, path) -> None:
             color=color,
             marker="o",
         )
+        if config.second_mixing is not None:
+            label = f"{name}, dominated mixtures (eps = {config.second_mixing:g})"
+            for ax, values in (
+                (left, family_finals(arrays, config, name, "mix/")),
+                (middle, paired_differences(arrays, config, name, "mix/")),
+            ):
+                plotting.band(
+                    ax, actions, values, label=label, color=color, marker="^", ls="--"
+                )
         for a in config.fixed_rate_actions:
             mean, low, high = mean_ci(arrays[f"fixed_rate/A{a}/{name}/regret"][:, -1])
             left.errorbar(
@@ -405,7 +442,8 @@ def plot(arrays: dict, config: Config, path) -> None:
         ax.set_xticks(actions, [str(a) for a in config.action_counts])
         ax.set_xlabel(f"number of actions A (A0 = {config.base_actions} + {kind})")
         ax.grid(True, alpha=0.3)
-        ax.legend(frameon=False, fontsize=8, loc="lower left")
+    left.legend(frameon=False, fontsize=8, loc="lower left")
+    middle.legend(frameon=False, fontsize=8, loc="upper left")
     left.set_ylabel(f"regret after K = {config.num_rounds} episodes")
     left.set_ylim(bottom=0)
     left.set_title(

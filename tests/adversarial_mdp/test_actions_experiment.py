@@ -168,14 +168,21 @@ def test_log_barrier_on_copies_is_the_base_log_barrier_with_eta_over_m():
 
 
 def test_paired_differences_closed_form():
+    """Per-instance differences from the first A; the second mixing's A0 column is
+    the base run (the family at A = A0 is the base instance for every mixing)."""
     config = advmdp_actions.Config(action_counts=(2, 4))
     arrays = {
         "A2/x/regret": np.array([[1.0, 2.0], [3.0, 4.0]]),
         "A4/x/regret": np.array([[0.0, 3.0], [0.0, 2.0]]),
+        "mix/A4/x/regret": np.array([[0.0, 5.0], [0.0, -1.0]]),
     }
     np.testing.assert_allclose(
         advmdp_actions.paired_differences(arrays, config, "x"),
         [[0.0, 1.0], [0.0, -2.0]],
+    )
+    np.testing.assert_allclose(
+        advmdp_actions.paired_differences(arrays, config, "x", "mix/"),
+        [[0.0, 3.0], [0.0, -5.0]],
     )
 
 
@@ -217,13 +224,18 @@ def test_quick_script_runs_end_to_end(tmp_path):
         num_seeds=2,
         fixed_rate_actions=(4,),
         eta_multipliers=(0.5, 1.0),
+        second_mixing=0.5,
         curve_instances="family",
         algorithms=("log_barrier_ftrl", "magnitude_reduced_ftrl"),
     )
     arrays = advmdp_actions.run_experiment(config)["arrays"]
     for name in ("log_barrier_ftrl", "magnitude_reduced_ftrl"):
-        differences = advmdp_actions.paired_differences(arrays, config, name)
-        np.testing.assert_array_equal(differences[:, 0], 0.0)
+        for prefix in ("", "mix/"):
+            differences = advmdp_actions.paired_differences(
+                arrays, config, name, prefix
+            )
+            np.testing.assert_array_equal(differences[:, 0], 0.0)
+            assert np.all(np.isfinite(differences))
         assert np.all(np.isfinite(arrays[f"fixed_rate/A4/{name}/regret"]))
         # float32; the sweep traces eta, the run closes over it: rounding only
         np.testing.assert_allclose(
