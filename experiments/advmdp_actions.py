@@ -44,8 +44,9 @@ Command (full, writes figures/advmdp_actions.png and its results):
 Compile-dominated (one program per algorithm and A): the full run compiles 21 programs
 (8 family with copies, 6 with mixtures, 2 with the A0 learning rate, 2 learning-rate
 sweeps, 3 for the K-panel; 13-36 s compile each, 1-11 s run) and took about 8.5
-minutes under a load average of 4-5 on the 2 cores; the quick one (4 programs, ~13 s
-compile each) about 75 s under a load average of 5 -- over the 30 s target.
+minutes under a load average of 4-5 on the 2 cores; the quick one (4 programs, ~10 s
+compile each) 43 s on the nearly idle 2 cores (load average 1.5) -- over the 30 s
+target.
 
 Expected (the theorems): the log-barrier's regret grows with A (its regulariser costs
 A log K / eta, tuned regret ~ sqrt(A K)); the magnitude-reduced estimator's only like
