@@ -1,49 +1,88 @@
 """Figure: the dependence on the number of actions A in linear-Q adversarial MDPs with a
-simulator: final regret against A for FTRL with the log-barrier and for exponential
-weights on the magnitude-reduced estimator (mean and 95% band over random instances),
-and, at one A, regret against K (log-log) of both and of the K^{2/3} baseline of Luo,
-Wei and Lee with K^{1/2} and K^{2/3} references and the fitted slopes.
+simulator, on a CONTROLLED family of instances: final regret against A for FTRL with the
+log-barrier and for exponential weights on the magnitude-reduced estimator (mean and
+95% band over instances, paired across A), and, at one A, regret against K (log-log)
+of both and of the K^{2/3} baseline of Luo, Wei and Lee with K^{1/2} and K^{2/3}
+references and the fitted slopes.
 
-Instances: random linear-Q MDPs (``envs.adversarial_mdp.linear_q_mdp``: H = 3 layers of
-S = 3 states, d = 4 simplex features, linear transitions, switching losses in weight
-space), the same instance keys for every algorithm and every A (the features of the
-extra actions are new draws). Each run is tuned to K and A by
-``algorithms.adversarial_mdp.linear_q.linear_q_parameters``.
+Instances (top row and bottom left): ``envs.adversarial_mdp_actions.action_family_mdp``.
+Each seed draws ONE base linear-Q instance with A0 = 2 actions (H = 3 layers of S = 3
+states, d = 4 simplex features, switching losses in weight space) and the instance at A
+= 2, 4, 8, 16 is that base instance with A - A0 exact copies of its actions (the same
+features, hence the same losses, transitions and Q-values). The best fixed policy in
+hindsight and its value are the base instance's at every A (tested exactly), so a change
+of regret with A is the algorithm's, not the instance's; the same seed gives the same
+base instance at every A (paired). Dashed: the same with the extra actions dominated
+mixtures ``(1 - eps) e_b + eps / A0`` of the base actions (eps = 0.5; distinct actions,
+never better than the best base action: the comparator is again the base instance's).
+Each run is tuned to K and A by
+``algorithms.adversarial_mdp.linear_q.linear_q_parameters`` (the paper's A-dependence:
+``eta ~ sqrt(A ln K)`` for the log-barrier, ``eta ~ sqrt(ln A)`` for exponential
+weights). Diagnostic (hollow squares): the same two learners at the largest A with the
+learning rate tuned for A0 (no A-dependence in the tuning); bottom left: a learning-rate
+sweep of the A0 learners on the base instances, with every family run (copies) placed at
+the learning rate of the A0 learner it is equivalent to (below).
+
+Bottom right: the K-panel of the previous version, unchanged: random linear-Q
+instances at A = 4 (``envs.adversarial_mdp.linear_q_mdp``, 16 seeds).
+
+Why copies make the comparison clean (derivation, see the design notes): the
+estimates of copied actions are identical (same features), so exponential weights
+with A = m A0 puts on the m copies of a base action exactly the probability that
+A0-action exponential weights with the SAME eta puts on it (the magnitude-reduced
+learner is invariant in distribution at fixed eta), while the log-barrier with A =
+m A0 plays exactly the A0-action log-barrier with eta / m (its regulariser counts
+every copy). The tuned magnitude-reduced learner therefore changes with A only
+through eta ~ sqrt(ln A), the log-barrier through eta_A / m ~ 1 / sqrt(m).
 
 Command (full, writes figures/advmdp_actions.png and its results):
 
-    python -m experiments.advmdp_actions            # A = 2..16, K = 1,000, 16 seeds
+    python -m experiments.advmdp_actions            # A = 2..16, K = 1,000, 64 seeds
     python -m experiments.advmdp_actions --quick    # A = 2, 4, K = 150, 4 seeds,
-                                                    # no baseline -> results/quick/
+                                                    # right panel from the family
 
-Both are compile-dominated (one program per algorithm and A): the full run took about
-26 minutes, the quick one 3 minutes, on 2 contended cores (load average 9-20).
+Compile-dominated (one program per algorithm and A): the full run compiles 21 programs
+(8 family with copies, 6 with mixtures, 2 with the A0 learning rate, 2 learning-rate
+sweeps, 3 for the K-panel; 13-36 s compile each, 1-11 s run) and took about 8.5
+minutes under a load average of 4-5 on the 2 cores; the quick one (4 programs, ~10 s
+compile each) 43 s on the nearly idle 2 cores (load average 1.5) -- over the 30 s
+target.
 
 Expected (the theorems): the log-barrier's regret grows with A (its regulariser costs
-A log K / eta, so the tuned regret is ~ sqrt(A K)); the magnitude-reduced estimator's
-only like sqrt(log A). On the right, the two sqrt(K) algorithms bend below the
-baseline, whose step is tied to its ridge (eta ~ gamma ~ K^{-2/3}).
+A log K / eta, tuned regret ~ sqrt(A K)); the magnitude-reduced estimator's only like
+sqrt(log A).
 
-Measured (full mode, see the README): both grow with A on these instances (the best
-policy in hindsight improves with more actions, the instances change with A), the
-magnitude-reduced estimator less (70 -> 176 from A = 2 to 16, the log-barrier 62 ->
-205; the bands overlap at every A): NOT flat. At K = 1,000 all three are still
-pre-asymptotic (fitted slopes 0.77-0.82 on the last decade, the sqrt(K) algorithms
-below the baseline by 20-25%).
+Measured (full mode, 64 instances, mean and 95% interval). Copies (solid): the
+magnitude-reduced learner is flat: 61.9, 59.6, 57.0, 60.3 at A = 2, 4, 8, 16 (paired
+change from A = 2 to 16: -1.5 [-7.3, 4.3]); the log-barrier grows mildly: 60.2, 60.7,
+63.6, 68.0 (paired +7.8 [2.2, 13.4], x1.13, far below the sqrt(A / A0) = 2.8 of its
+bound). Dominated mixtures, eps = 0.5 (dashed): both grow, the magnitude-reduced
+learner about half as much: paired +13.3 [6.7, 20.0] against +29.8 [21.8, 37.7] at A =
+16 (difference 16.4 [10.0, 22.9]): flatter, NOT flat. The diagnostic panel shows why
+the log-barrier's growth on copies is small: there it is the A0 learner at eta_2 /
+sqrt(m), and the A0 regret is flat in eta over [1/2, 4] x eta_2 (57-63) and rises only
+below (73 at 1/4, 85 at 1/8); with the A0 learning rate kept at A = 16 (eta_2 / 8
+equivalent) it pays 84.1 [76.2, 91.9] (the sweep at 1/8: 84.7), while the
+magnitude-reduced learner with the A0 learning rate pays 61.2, its A0 value (invariant
+to copies). Bottom right: the K-panel as before (131, 123, 160 at K = 1,000; slopes
+0.80, 0.77, 0.82: pre-asymptotic).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
 from algorithms.adversarial_mdp import linear_q as lq
 from envs.adversarial_mdp import linear_q_mdp
+from envs.adversarial_mdp_actions import action_family_mdp
 from experiments import plotting
 from experiments.advmdp_common import fitted_slope, plot_rate_references
 from experiments.common import drive, run_learners, script_main
+from experiments.runner import mean_ci, sweep
 
 NAME = "advmdp_actions"
 ALGORITHMS = ("log_barrier_ftrl", "magnitude_reduced_ftrl", "linear_q_po")
@@ -51,106 +90,390 @@ ALGORITHMS = ("log_barrier_ftrl", "magnitude_reduced_ftrl", "linear_q_po")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    action_counts: tuple[int, ...] = (2, 4, 8, 16)  # the A values (left panel)
+    base_actions: int = 2  # A0, the base instance's actions
+    action_counts: tuple[int, ...] = (2, 4, 8, 16)  # the A values (multiples of A0)
+    mixing: float = 0.0  # extra actions: 0 = exact copies, > 0 dominated mixtures
+    second_mixing: float | None = 0.5  # also the family with this mixing (None: off)
     num_states: int = 3  # S states per layer
     horizon: int = 3  # H layers
     feature_dim: int = 4  # d features
     losses: str = "switching"  # loss sequence (in weight space)
     num_rounds: int = 1_000  # K episodes (every run tuned to it)
-    num_seeds: int = 16  # random instances per point
+    num_seeds: int = 64  # base instances per A (the same at every A: paired)
+    fixed_rate_actions: tuple[int, ...] = (16,)  # diagnostic: A0-tuned eta at these A
+    eta_multipliers: tuple[float, ...] = (  # diagnostic: eta / eta_tuned(A0) at A0
+        1 / 8,
+        1 / 4,
+        1 / 2,
+        1.0,
+        2.0,
+        4.0,
+    )
     curve_actions: int = 4  # the A of the right panel (regret against K)
-    algorithms: tuple[str, ...] = ALGORITHMS  # the baseline runs at curve_actions only
+    curve_instances: str = "random"  # right panel: 'random' linear_q_mdp, or 'family'
+    curve_seeds: int = 16  # random instances of the right panel
+    algorithms: tuple[str, ...] = (
+        ALGORITHMS  # the baseline runs in the right panel only
+    )
     seed: int = 0  # PRNG seed
 
 
-# 4 programs (compile-dominated); the MGR baseline is left out of the quick run.
+# 4 programs (compile-dominated): A = 2, 4 for the two source-paper learners; the right
+# panel reuses the family's A = 4 runs; no diagnostic, no MGR baseline.
 QUICK = Config(
     action_counts=(2, 4),
     num_rounds=150,
     num_seeds=4,
-    curve_actions=4,
+    fixed_rate_actions=(),
+    eta_multipliers=(),
+    second_mixing=None,
+    curve_instances="family",
     algorithms=("log_barrier_ftrl", "magnitude_reduced_ftrl"),
 )
 
 
-def _learner(name, config: Config, num_actions: int):
+def _learner(name, config: Config, num_actions: int, tuned_actions=None):
+    """``name`` for ``num_actions`` actions, tuned by ``linear_q_parameters`` for
+    ``tuned_actions`` (default: ``num_actions``)."""
     factory = getattr(lq, name)
     tuning = lq.linear_q_parameters(
-        name, num_actions, config.horizon, config.feature_dim, config.num_rounds
+        name,
+        num_actions if tuned_actions is None else tuned_actions,
+        config.horizon,
+        config.feature_dim,
+        config.num_rounds,
     )
     return factory(
         config.num_states, num_actions, config.horizon, config.feature_dim, **tuning
     )
 
 
+def _family_names(config: Config) -> list[str]:
+    return [n for n in config.algorithms if n != "linear_q_po"]
+
+
+def _family_env(config: Config, num_actions: int, mixing=None):
+    return action_family_mdp(
+        config.num_states,
+        config.base_actions,
+        num_actions,
+        config.horizon,
+        config.feature_dim,
+        mixing=config.mixing if mixing is None else mixing,
+        losses=config.losses,
+    )
+
+
+def equivalent_multiplier(name: str, config: Config, num_actions: int, tuned_actions):
+    """The learning rate, as a multiple of the A0-tuned one, of the A0-action learner
+    that ``name`` with ``num_actions`` actions (m = A / A0 copies of each) and the
+    learning rate tuned for ``tuned_actions`` plays (see the module docstring):
+    ``eta_tuned(tuned) / (m eta_tuned(A0))`` for the log-barrier, ``eta_tuned(tuned) /
+    eta_tuned(A0)`` for exponential weights on the magnitude-reduced estimate."""
+
+    def eta(a):
+        return lq.linear_q_parameters(
+            name, a, config.horizon, config.feature_dim, config.num_rounds
+        )["learning_rate"]
+
+    ratio = eta(tuned_actions) / eta(config.base_actions)
+    if name == "log_barrier_ftrl":
+        return ratio * config.base_actions / num_actions
+    return ratio
+
+
+def _rate_sweep(name: str, config: Config) -> dict:
+    """Final regret at A0 (the base instances, the same seeds) for the A0-tuned
+    learning rate times each of ``config.eta_multipliers``: one program per learner
+    (``experiments.runner.sweep``)."""
+    tuning = lq.linear_q_parameters(
+        name, config.base_actions, config.horizon, config.feature_dim, config.num_rounds
+    )
+    rates = tuning.pop("learning_rate") * np.asarray(config.eta_multipliers)
+    result = sweep(
+        getattr(lq, name),
+        _family_env(config, config.base_actions),
+        config.num_rounds,
+        key=jax.random.key(config.seed),
+        grid={"learning_rate": rates},
+        static=dict(
+            num_states=config.num_states,
+            num_actions=config.base_actions,
+            horizon=config.horizon,
+            feature_dim=config.feature_dim,
+            **tuning,
+        ),
+        num_seeds=config.num_seeds,
+        record="log",
+    )
+    return {
+        "arrays": {f"eta_sweep/{name}/final_regret": result.metrics["regret"][..., -1]},
+        "timings": {
+            f"eta_sweep/{name}": {
+                "compile_s": round(result.compile_time, 3),
+                "run_s": round(result.wall_time, 3),
+            }
+        },
+    }
+
+
+def family_finals(arrays: dict, config: Config, name: str, prefix: str = ""):
+    """``[seeds, len(action_counts)]`` final regrets of ``name`` on the family
+    (``prefix`` 'mix/' for the second mixing; its A = A0 column is the base
+    instance's run, the same for every mixing)."""
+    columns = []
+    for a in config.action_counts:
+        key = f"{'' if a == config.base_actions else prefix}A{a}/{name}/regret"
+        columns.append(arrays[key][:, -1])
+    return np.stack(columns, axis=1)
+
+
+def paired_differences(
+    arrays: dict, config: Config, name: str, prefix: str = ""
+) -> np.ndarray:
+    """``[seeds, len(action_counts)]`` final regret at A minus final regret at the
+    first A, instance by instance (paired: the same base instance and comparator).
+
+    A difference, not a ratio: the regret against the best fixed policy in hindsight
+    can be near zero or negative on an instance (adversarial losses), which makes
+    per-instance ratios meaningless."""
+    finals = family_finals(arrays, config, name, prefix)
+    return finals - finals[:, :1]
+
+
 def run_experiment(config: Config) -> dict:
+    if config.curve_instances not in ("random", "family"):
+        raise ValueError(
+            f"curve_instances must be 'random' or 'family', got "
+            f"{config.curve_instances!r}"
+        )
+    if config.curve_instances == "family" and (
+        config.curve_actions not in config.action_counts
+    ):
+        raise ValueError(
+            "curve_instances='family' needs curve_actions in action_counts"
+        )
     arrays, timings = {}, {}
-    for num_actions in config.action_counts:
+
+    def collect(out):
+        arrays.update(out["arrays"])
+        timings.update(out["timings"])
+
+    names = _family_names(config)
+    # (prefix, A, the A the learning rate is tuned for): the family, then the
+    # diagnostic runs with the A0-tuned learning rate.
+    runs = [(f"A{a}/", a, a, None) for a in config.action_counts]
+    runs += [
+        (f"fixed_rate/A{a}/", a, config.base_actions, None)
+        for a in config.fixed_rate_actions
+    ]
+    if config.second_mixing is not None:
+        runs += [
+            (f"mix/A{a}/", a, a, config.second_mixing)
+            for a in config.action_counts
+            if a != config.base_actions
+        ]
+    for prefix, num_actions, tuned, mixing in runs:
+        collect(
+            run_learners(
+                {n: _learner(n, config, num_actions, tuned) for n in names},
+                _family_env(config, num_actions, mixing),
+                config.num_rounds,
+                num_seeds=config.num_seeds,
+                seed=config.seed,
+                prefix=prefix,
+            )
+        )
+        for n in names:
+            mean, low, high = mean_ci(arrays[f"{prefix}{n}/regret"][:, -1])
+            print(
+                f"{prefix:16s} {n:24s} eta tuned for A = {tuned:3d}:"
+                f" final {mean:8.2f}  [{low:.2f}, {high:.2f}]"
+            )
+    for n in names if config.eta_multipliers else ():
+        collect(_rate_sweep(n, config))
+        mean, low, high = mean_ci(arrays[f"eta_sweep/{n}/final_regret"], axis=1)
+        print(
+            f"{n:24s} at A0, eta / eta_tuned(A0) = {list(config.eta_multipliers)}: "
+            + ", ".join(
+                f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+                for m, lo, hi in zip(mean, low, high, strict=True)
+            )
+        )
+    prefixes = [""] + (["mix/"] if config.second_mixing is not None else [])
+    for n, prefix in ((n, q) for n in names for q in prefixes):
+        mean, low, high = mean_ci(paired_differences(arrays, config, n, prefix))
+        print(
+            f"{prefix}{n:24s} paired R(A) - R(A0) at A = {list(config.action_counts)}: "
+            + ", ".join(
+                f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+                for m, lo, hi in zip(mean, low, high, strict=True)
+            )
+        )
+
+    a = config.curve_actions
+    if config.curve_instances == "random":
         env = linear_q_mdp(
             config.num_states,
-            num_actions,
+            a,
             config.horizon,
             config.feature_dim,
             losses=config.losses,
         )
-        names = [
-            n
-            for n in config.algorithms
-            if n != "linear_q_po" or num_actions == config.curve_actions
-        ]
-        out = run_learners(
-            {n: _learner(n, config, num_actions) for n in names},
-            env,
-            config.num_rounds,
-            num_seeds=config.num_seeds,
-            seed=config.seed,
-            prefix=f"A{num_actions}/",
+        collect(
+            run_learners(
+                {n: _learner(n, config, a) for n in config.algorithms},
+                env,
+                config.num_rounds,
+                num_seeds=config.curve_seeds,
+                seed=config.seed,
+                prefix="curve/",
+            )
         )
-        arrays.update(out["arrays"])
-        timings.update(out["timings"])
-        rounds = arrays[f"A{num_actions}/rounds"]
+    else:
+        arrays["curve/rounds"] = arrays[f"A{a}/rounds"]
         for n in names:
-            regret = arrays[f"A{num_actions}/{n}/regret"]
+            arrays[f"curve/{n}/regret"] = arrays[f"A{a}/{n}/regret"]
+    rounds = arrays["curve/rounds"]
+    for n in config.algorithms:
+        if f"curve/{n}/regret" in arrays:
+            regret = arrays[f"curve/{n}/regret"]
             print(
-                f"A = {num_actions:3d} {n:24s} final {np.mean(regret[:, -1]):8.2f}"
+                f"K-panel A = {a} {n:24s} final {np.mean(regret[:, -1]):8.2f}"
                 f"  fitted slope {fitted_slope(rounds, regret):.2f}"
             )
     return {"arrays": arrays, "timings": timings}
 
 
 def plot(arrays: dict, config: Config, path) -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    diagnostic = bool(config.eta_multipliers)
+    if diagnostic:
+        fig, axes = plt.subplots(2, 2, figsize=(14, 10))
+        left, middle, sens, right = axes.ravel()
+    else:
+        fig, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 4.9))
     actions = np.asarray(config.action_counts, dtype=float)
-    for i, name in enumerate(n for n in config.algorithms if n != "linear_q_po"):
-        finals = np.stack(
-            [arrays[f"A{a}/{name}/regret"][:, -1] for a in config.action_counts],
-            axis=1,
-        )
+    kind = "copies" if config.mixing == 0 else f"mixtures (eps = {config.mixing:g})"
+    if config.second_mixing is not None:
+        kind += " / dominated mixtures"
+    for i, name in enumerate(_family_names(config)):
+        color = plotting.COLORS[i]
+        finals = family_finals(arrays, config, name)
         plotting.band(
             left,
             actions,
             finals,
-            label=name,
-            color=plotting.COLORS[i],
+            label=f"{name} (eta tuned to A)",
+            color=color,
             marker="o",
         )
-    left.set_xscale("log", base=2)
-    left.set_xticks(actions, [str(a) for a in config.action_counts])
-    left.set_xlabel("number of actions A")
+        plotting.band(
+            middle,
+            actions,
+            paired_differences(arrays, config, name),
+            label=name,
+            color=color,
+            marker="o",
+        )
+        if config.second_mixing is not None:
+            label = f"{name}, dominated mixtures (eps = {config.second_mixing:g})"
+            for ax, values in (
+                (left, family_finals(arrays, config, name, "mix/")),
+                (middle, paired_differences(arrays, config, name, "mix/")),
+            ):
+                plotting.band(
+                    ax, actions, values, label=label, color=color, marker="^", ls="--"
+                )
+        for a in config.fixed_rate_actions:
+            mean, low, high = mean_ci(arrays[f"fixed_rate/A{a}/{name}/regret"][:, -1])
+            left.errorbar(
+                [a],
+                [mean],
+                yerr=[[mean - low], [high - mean]],
+                color=color,
+                marker="s",
+                mfc="white",
+                ms=8,
+                capsize=3,
+                ls="none",
+                label=f"{name}, eta tuned to A0 = {config.base_actions}",
+            )
+        if diagnostic:
+            multipliers = np.asarray(config.eta_multipliers, dtype=float)
+            plotting.band(
+                sens,
+                multipliers,
+                arrays[f"eta_sweep/{name}/final_regret"],
+                label=f"{name} at A0 = {config.base_actions}",
+                color=color,
+                axis=1,
+                marker=".",
+            )
+            # where the family's runs sit: the A0 learner they are equivalent to
+            for a in config.action_counts:
+                finals_a = arrays[f"A{a}/{name}/regret"][:, -1]
+                sens.plot(
+                    [equivalent_multiplier(name, config, a, a)],
+                    [np.mean(finals_a)],
+                    marker="o",
+                    color=color,
+                    ls="none",
+                    ms=6,
+                )
+                sens.annotate(
+                    f"A={a}",
+                    (equivalent_multiplier(name, config, a, a), np.mean(finals_a)),
+                    textcoords="offset points",
+                    xytext=(4, 6 if i == 0 else -12),
+                    fontsize=7,
+                    color=color,
+                )
+            for a in config.fixed_rate_actions:
+                sens.plot(
+                    [equivalent_multiplier(name, config, a, config.base_actions)],
+                    [np.mean(arrays[f"fixed_rate/A{a}/{name}/regret"][:, -1])],
+                    marker="s",
+                    mfc="white",
+                    color=color,
+                    ls="none",
+                    ms=8,
+                )
+    for ax in (left, middle):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(actions, [str(a) for a in config.action_counts])
+        ax.set_xlabel(f"number of actions A (A0 = {config.base_actions} + {kind})")
+        ax.grid(True, alpha=0.3)
+    left.legend(frameon=False, fontsize=8, loc="lower left")
+    middle.legend(frameon=False, fontsize=8, loc="upper left")
     left.set_ylabel(f"regret after K = {config.num_rounds} episodes")
     left.set_ylim(bottom=0)
     left.set_title(
-        f"final regret vs A (H={config.horizon}, S={config.num_states}, "
-        f"d={config.feature_dim}), {config.num_seeds} instances"
+        f"final regret vs A: same base instances, same comparator\n(H={config.horizon},"
+        f" S={config.num_states}, d={config.feature_dim}, {config.num_seeds} instances,"
+        f" {config.losses} losses)"
     )
-    left.grid(True, alpha=0.3)
-    left.legend(frameon=False, fontsize=8)
+    middle.axhline(0.0, color="0.5", lw=1, ls=":")
+    middle.set_ylabel(f"paired regret(A) - regret(A={config.action_counts[0]})")
+    middle.set_title("paired growth with A, same instance (flat = 0)")
+    if diagnostic:
+        sens.set_xscale("log", base=2)
+        sens.set_xlabel(
+            f"learning rate / eta tuned for A0 = {config.base_actions} (base instances)"
+        )
+        sens.set_ylabel(f"regret after K = {config.num_rounds} episodes")
+        sens.set_ylim(bottom=0)
+        sens.set_title(
+            "diagnostic: the family's runs (dots: tuned to A; squares: eta of A0)\n"
+            "sit at the equivalent learning rate of the A0 learner"
+        )
+        sens.grid(True, alpha=0.3)
+        sens.legend(frameon=False, fontsize=8, loc="lower left")
 
     a = config.curve_actions
-    rounds = arrays[f"A{a}/rounds"]
+    rounds = arrays["curve/rounds"]
     anchor = 0.0
     for i, name in enumerate(config.algorithms):
-        key = f"A{a}/{name}/regret"
+        key = f"curve/{name}/regret"
         if key not in arrays:
             continue
         regret = arrays[key]
@@ -166,7 +489,8 @@ def plot(arrays: dict, config: Config, path) -> None:
     plot_rate_references(right, rounds, anchor)
     right.set_xlabel("episode K")
     right.set_ylabel("regret vs best fixed policy")
-    right.set_title(f"regret vs K at A = {a} ({config.losses} losses)")
+    where = "random instances" if config.curve_instances == "random" else "family"
+    right.set_title(f"regret vs K at A = {a} ({config.losses} losses, {where})")
     right.grid(True, which="major", alpha=0.3)
     right.legend(frameon=False, fontsize=8, loc="upper left")
     plotting.save_figure(fig, path, legend_axes=[])
