@@ -18,6 +18,7 @@ __all__ = [
     "empirical_inverse_covariance",
     "matrix_geometric_resampling",
     "mgr_expectation",
+    "regularized_inverse",
 ]
 
 
@@ -144,11 +145,19 @@ def empirical_inverse_covariance(
     num_samples = check_int(num_samples, "num_samples")
     check_positive(regularization, "regularization")
     samples = jax.vmap(sample_fn)(jax.random.split(key, num_samples))  # [N, d]
-    eye = jnp.eye(dim, dtype=samples.dtype)
-    matrix = samples.T @ samples / num_samples + regularization * eye
-    factor = jax.scipy.linalg.cho_factor(matrix, lower=True)
-    inverse = jax.scipy.linalg.cho_solve(factor, eye)
-    return 0.5 * (inverse + inverse.T)
+    return regularized_inverse(samples.T @ samples / num_samples, regularization)
+
+
+def regularized_inverse(second_moment: Array, regularization) -> Array:
+    """``(second_moment + gamma I)^{-1}`` by a Cholesky solve, symmetrised; batched
+    over leading axes (``[..., d, d]``)."""
+    eye = jnp.broadcast_to(
+        jnp.eye(second_moment.shape[-1], dtype=second_moment.dtype),
+        second_moment.shape,
+    )
+    factor = jnp.linalg.cholesky(second_moment + regularization * eye)
+    inverse = jax.scipy.linalg.cho_solve((factor, True), eye)
+    return 0.5 * (inverse + jnp.swapaxes(inverse, -1, -2))
 
 
 def empirical_inverse_bias_bound(

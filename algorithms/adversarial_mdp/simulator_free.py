@@ -67,6 +67,7 @@ import jax.numpy as jnp
 
 from algorithms.adversarial_mdp.estimators import loss_to_go
 from algorithms.adversarial_mdp.linear_q import _shape, linear_dilated_bonus
+from algorithms.adversarial_mdp.mgr import regularized_inverse
 from algorithms.core import (
     Learner,
     check_in_unit_interval,
@@ -154,11 +155,9 @@ def empirical_epoch_inverse(moment: Array, count, ridge) -> Array:
     """``(gamma I + moment / n)^{-1}`` per layer by a Cholesky solve, symmetrised;
     ``[H, d, d]`` (``n`` is floored at 1: before the first sample it is ``I /
     gamma``)."""
-    eye = jnp.broadcast_to(jnp.eye(moment.shape[-1], dtype=moment.dtype), moment.shape)
-    matrix = moment / jnp.maximum(count, 1).astype(moment.dtype) + ridge * eye
-    factor = jnp.linalg.cholesky(matrix)
-    inverse = jax.scipy.linalg.cho_solve((factor, True), eye)
-    return 0.5 * (inverse + jnp.swapaxes(inverse, -1, -2))
+    return regularized_inverse(
+        moment / jnp.maximum(count, 1).astype(moment.dtype), ridge
+    )
 
 
 def epoch_estimates(
