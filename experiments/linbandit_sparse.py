@@ -30,7 +30,9 @@ pulls are all 4 eps-optimal after a handful of rounds (median <= 5; one seed in 
 at eps = 0.08 strays at round ~1,800), fewer than the net search; phased elimination
 keeps pulling its G-optimal design points (1,000-1,700 rounds). The net search's
 advantage is a worst-case one (the exp(d)-action hard instances of Du et
-al. 2020), which this figure does not construct.
+al. 2020), which this figure does not construct: ``experiments.linbandit_sparse_hard``
+does (needle instances on which OFUL and phased elimination need ~K / 2 queries and
+the net search d / s).
 """
 
 from __future__ import annotations

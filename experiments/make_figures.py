@@ -26,6 +26,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "linbandit_regret",
         "linbandit_offline",
         "linbandit_sparse",
+        "linbandit_sparse_hard",
         "tally_regret",
         "relax_sor",
     ),

@@ -13,6 +13,7 @@ from experiments import (
     bandit_gap,
     bandit_regret,
     bandit_sensitivity,
+    linbandit_sparse_hard,
 )
 from experiments.results import load_results, save_results
 
@@ -53,6 +54,7 @@ def test_results_refuse_to_overwrite_another_configuration(tmp_path):
         (bandit_gap, ["--algorithms", "ucb1,kl_ucb"]),
         (bandit_sensitivity, []),
         (bandit_adversarial, ["--algorithms", "ucb1,tsallis_inf"]),
+        (linbandit_sparse_hard, []),
     ],
 )
 def test_each_figure_script_runs_small(tmp_path, module, extra):
