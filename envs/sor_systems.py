@@ -9,9 +9,20 @@ MATLAB's ``delsq``) plus a diagonal shift,
     A_t = A_0 + c_t I, \\qquad (A_0 x)_{ij} = 4 x_{ij} - x_{i-1,j} - x_{i+1,j}
     - x_{i,j-1} - x_{i,j+1},
 
-a drifting shift :math:`c_t = c_{lo} + (c_{hi} - c_{lo}) (1 - \\cos(2 \\pi t / P +
-\\phi)) / 2` (the phase :math:`\\phi` is drawn per instance) and a right-hand side
-:math:`b_t \\sim N(0, I)` drawn from the round key. The arms are relaxation
+a diagonal shift :math:`c_t` and a right-hand side :math:`b_t \\sim N(0, I)` drawn
+from the round key. Two shift sequences (``shifts=``):
+
+* ``'drift'``: :math:`c_t = c_{lo} + (c_{hi} - c_{lo}) (1 - \\cos(2 \\pi t / P +
+  \\phi)) / 2` (the phase :math:`\\phi` is drawn per instance);
+* ``'beta'``: i.i.d. :math:`c_t = c_{lo} + (c_{hi} - c_{lo}) B_t`, :math:`B_t \\sim
+  \\mathrm{Beta}(a, b)`, the sequences of the paper's experiments (the authors' code
+  draws :math:`c = -0.15 + 0.6\\,\\mathrm{Beta}(0.5, 1.5)`, "high variance", and
+  :math:`-0.15 + 0.6\\,\\mathrm{Beta}(2, 6)`, "low variance"). :math:`B_t` is drawn
+  from ``fold_in(key(s), t)`` with a seed ``s`` drawn per instance, so the shift is a
+  function of ``(params, t)`` like the drift's (the online env, its cost table and
+  every learner see the same sequence).
+
+The arms are relaxation
 parameters :math:`\\omega_1 < \\dots < \\omega_K` on a grid in (0, 2); the loss of arm
 ``a`` is the number of SOR iterations, started at ``x = 0``, until the relative
 residual :math:`\\|b_t - A_t x_k\\| / \\|b_t\\|` falls below ``tol``, capped at
@@ -92,7 +103,7 @@ class SORState(NamedTuple):
 
 
 class SORParams(NamedTuple):
-    """An instance: the relaxation grid and the drifting shift's schedule."""
+    """An instance: the relaxation grid and the shift sequence's law."""
 
     omegas: Array  # [K] relaxation parameters, the arms
     shift_low: Array  # [] c_lo
@@ -100,6 +111,12 @@ class SORParams(NamedTuple):
     period: Array  # [] P, rounds per period of the drift
     phase: Array  # [] phi, drawn per instance by sample_params
     tol: Array  # [] relative residual tolerance
+    # The i.i.d. scaled-Beta shifts: all three None for the drift (a static choice,
+    # read from the pytree's structure at trace time: the drift never compiles the
+    # Beta sampler).
+    beta_a: Array | None = None  # [] a of Beta(a, b)
+    beta_b: Array | None = None  # [] b of Beta(a, b)
+    shift_seed: Array | None = None  # [] uint32 seed, drawn by sample_params
 
 
 # --------------------------------------------------------------------------------------
@@ -169,19 +186,34 @@ def optimal_omega(grid_size: int, shift=0.0):
 
 
 def shift_at(params: SORParams, t: Array) -> Array:
-    """The drifting shift ``c_t`` of the 0-based round ``t``."""
+    """The shift ``c_t`` of the 0-based round ``t`` (any shape): the drift's, or
+    the i.i.d. scaled-Beta draw of ``fold_in(key(shift_seed), t)`` when the params
+    carry a ``shift_seed``."""
     dtype = jnp.result_type(params.shift_low, float)
-    angle = 2.0 * math.pi * jnp.asarray(t, dtype) / params.period + params.phase
-    return params.shift_low + (params.shift_high - params.shift_low) * 0.5 * (
-        1.0 - jnp.cos(angle)
-    )
+    if params.shift_seed is None:
+        angle = 2.0 * math.pi * jnp.asarray(t, dtype) / params.period + params.phase
+        unit = 0.5 * (1.0 - jnp.cos(angle))
+    else:
+
+        def beta_draw(round_index):
+            key = jax.random.fold_in(jax.random.key(params.shift_seed), round_index)
+            return jax.random.beta(key, params.beta_a, params.beta_b, (), dtype)
+
+        unit = jnp.vectorize(beta_draw)(jnp.asarray(t))
+    return params.shift_low + (params.shift_high - params.shift_low) * unit
 
 
-def all_iterations(key, params: SORParams, t, *, grid_size: int, max_iters: int):
-    """``(costs [K] int32, shift [])``: every arm's SOR iterations on system ``t``."""
+def all_iterations(
+    key, params: SORParams, t, *, grid_size: int, max_iters: int, shift=None
+):
+    """``(costs [K] int32, shift [])``: every arm's SOR iterations on system ``t``.
+
+    ``shift``: ``shift_at(params, t)`` when already computed (a cost table draws all
+    shifts in one vectorised call: the Beta sampler compiles once, outside the map).
+    """
     dtype = jnp.result_type(params.omegas)
     b = jax.random.normal(key, (grid_size, grid_size), dtype)
-    shift = shift_at(params, t).astype(dtype)
+    shift = (shift_at(params, t) if shift is None else shift).astype(dtype)
     costs = jax.vmap(
         lambda omega: sor_iterations(
             b, shift, omega, tol=params.tol, max_iters=max_iters
@@ -231,8 +263,11 @@ def sor_relaxation_env(
     shift_high=2.0,
     period=250.0,
     random_phase: bool = True,
+    shifts: str = "drift",
+    beta_a=0.5,
+    beta_b=1.5,
 ) -> Env:
-    """SOR parameter selection over a sequence of drifting shifted Poisson systems.
+    """SOR parameter selection over a sequence of shifted Poisson systems.
 
     Args:
       omegas: ``[K]`` relaxation grid in (0, 2), increasing; default
@@ -243,8 +278,13 @@ def sor_relaxation_env(
       shift_low, shift_high: the range ``[c_lo, c_hi]`` of the shift; ``c_lo >
         -4 (1 - cos(pi h))`` keeps ``A_t`` positive definite.
       period: rounds per period of the drift.
-      random_phase: draw the drift's phase uniformly per instance
-        (``sample_params``); the default instance has phase 0.
+      random_phase: draw the drift's phase (and the i.i.d. shifts' seed) per
+        instance (``sample_params``); the default instance has phase 0 and seed 0.
+      shifts: ``'drift'`` (the cosine drift over ``[c_lo, c_hi]``) or ``'beta'``
+        (i.i.d. ``c_t = c_lo + (c_hi - c_lo) Beta(beta_a, beta_b)``; ``period`` is
+        then unused).
+      beta_a, beta_b: the Beta parameters (> 0; traceable), used when ``shifts ==
+        'beta'``; the defaults 0.5, 1.5 are the paper's high-variance sequence.
 
     Returns:
       An :class:`~envs.core.Env` whose obs is the coming system's shift, feedback the
@@ -261,6 +301,10 @@ def sor_relaxation_env(
         raise ValueError(f"omegas must lie in (0, 2) for SOR to converge, got {omegas}")
     check_positive(tol, "tol")
     check_positive(period, "period")
+    if shifts not in ("drift", "beta"):
+        raise ValueError(f"shifts must be 'drift' or 'beta', got {shifts!r}")
+    check_positive(beta_a, "beta_a")
+    check_positive(beta_b, "beta_b")
     lambda_min = 4.0 * (1.0 - math.cos(math.pi / (grid_size + 1)))
     if is_concrete(shift_low) and float(shift_low) <= -lambda_min:
         raise ValueError(
@@ -278,6 +322,12 @@ def sor_relaxation_env(
         phase=jnp.zeros((), dtype),
         tol=jnp.asarray(tol, dtype),
     )
+    if shifts == "beta":
+        params = params._replace(
+            beta_a=jnp.asarray(beta_a, dtype),
+            beta_b=jnp.asarray(beta_b, dtype),
+            shift_seed=jnp.zeros((), jnp.uint32),
+        )
 
     def reset(key, params):
         del key
@@ -294,8 +344,13 @@ def sor_relaxation_env(
     def sample_params(key):
         if not random_phase:
             return params
+        # The phase from ``key`` itself (as before the i.i.d. option existed), the
+        # i.i.d. shifts' seed from a fold of it.
         phase = jax.random.uniform(key, (), dtype, 0.0, 2.0 * math.pi)
-        return params._replace(phase=phase)
+        if params.shift_seed is None:
+            return params._replace(phase=phase)
+        seed = jax.random.bits(jax.random.fold_in(key, 1), (), jnp.uint32)
+        return params._replace(phase=phase, shift_seed=seed)
 
     return Env(reset, step, params, sample_params, "sor_relaxation")
 
@@ -330,15 +385,17 @@ def sor_cost_table(
     """
     num_rounds = check_int(num_rounds, "num_rounds")
     batch_size = check_int(batch_size, "batch_size")
+    rounds = jnp.arange(num_rounds)
     costs, shifts = jax.lax.map(
-        lambda t: all_iterations(
-            jax.random.fold_in(key, t),
+        lambda ts: all_iterations(
+            jax.random.fold_in(key, ts[0]),
             params,
-            t,
+            ts[0],
             grid_size=grid_size,
             max_iters=max_iters,
+            shift=ts[1],
         ),
-        jnp.arange(num_rounds),
+        (rounds, shift_at(params, rounds)),
         batch_size=min(batch_size, num_rounds),
     )
     return SORTable(costs, shifts)

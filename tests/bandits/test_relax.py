@@ -185,8 +185,59 @@ def test_shift_drifts_between_its_bounds():
 
 
 @pytest.mark.parametrize(
+    "a, b, n",
+    [(0.5, 1.5, 4_000), pytest.param(2.0, 6.0, 20_000, marks=pytest.mark.slow)],
+)
+def test_iid_beta_shifts_follow_the_scaled_beta_law(a, b, n):
+    """The paper's i.i.d. shift sequences: ``c_t = c_lo + (c_hi - c_lo) Beta(a, b)``."""
+    from scipy import stats
+
+    low, high = -0.15, 0.45
+    env = _small_env(shifts="beta", beta_a=a, beta_b=b, shift_low=low, shift_high=high)
+    params = env.sample_params(jax.random.key(5))
+    draw = jax.jit(shift_at)  # one compile: every call below has the same shapes
+    c = np.asarray(draw(params, jnp.arange(n)), float)
+    assert np.all((c >= low - 1e-6) & (c <= high + 1e-6))  # float32 rounding
+    u = (c - low) / (high - low)
+    # Kolmogorov-Smirnov against Beta(a, b): a wrong law (or a wrong scaling) of this
+    # size is rejected; a correct one passes at level 1e-3 (the seed is fixed).
+    assert stats.kstest(u, stats.beta(a, b).cdf).pvalue > 1e-3
+    # Independent over rounds: lag-1 autocorrelation within 4 standard errors of 0.
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 4.0 / math.sqrt(n)
+    # A function of (params, t): the same sequence again; another instance's seed
+    # gives another sequence.
+    np.testing.assert_array_equal(np.asarray(draw(params, jnp.arange(n))), c)
+    c_other = np.asarray(draw(env.sample_params(jax.random.key(6)), jnp.arange(n)))
+    assert np.mean(np.abs(c_other - c) > 1e-6) > 0.9
+    # The online env's first observation and the cost table use the same sequence.
+    assert float(env.reset(None, params)[1]) == pytest.approx(c[0])
+    if n > 10_000:  # the slow case: a table compile with the Beta sampler
+        table = jax.jit(
+            sor_cost_table, static_argnames=("num_rounds", "grid_size", "max_iters")
+        )(jax.random.key(1), params, num_rounds=6, grid_size=4, max_iters=64)
+        np.testing.assert_allclose(table.shifts, c[:6], rtol=1e-6, atol=1e-7)
+
+
+def test_drift_instances_are_unchanged_by_the_iid_option():
+    """sample_params draws the drift's phase from its key as before (the drift
+    instances are the same), and drift params carry no Beta fields (the drift never
+    traces the Beta sampler)."""
+    env = _small_env()
+    key = jax.random.key(4)
+    params = env.sample_params(key)
+    expected = jax.random.uniform(key, (), params.phase.dtype, 0.0, 2.0 * math.pi)
+    assert float(params.phase) == float(expected)
+    assert params.shift_seed is None and params.beta_a is None
+    beta = _small_env(shifts="beta").sample_params(key)
+    assert float(beta.phase) == float(expected) and beta.shift_seed is not None
+
+
+@pytest.mark.parametrize(
     "kwargs, match",
     [
+        (dict(shifts="uniform"), "shifts must be"),
+        (dict(shifts="beta", beta_a=0.0), "beta_a"),
+        (dict(shifts="beta", beta_b=-1.0), "beta_b"),
         (dict(omegas=[1.0, 2.0]), "in \\(0, 2\\)"),
         (dict(omegas=[1.0]), ">= 2 values"),
         (dict(shift_low=-1.0), "positive definite"),
@@ -293,21 +344,21 @@ def test_contract_online(name):
 
 
 def _iid_table(num_rounds: int) -> SORTable:
-    """SOR costs of a 6 x 6 grid with i.i.d. shifts uniform in [0, 2] (a stationary
-    sequence: Tsallis-INF's stochastic regime)."""
+    """SOR costs of a 6 x 6 grid with i.i.d. shifts uniform in [0, 2] (Beta(1, 1): a
+    stationary sequence, Tsallis-INF's stochastic regime)."""
     env = sor_relaxation_env(
-        np.linspace(1.0, 1.9, 6), grid_size=6, max_iters=64, tol=1e-5, period=1.0
+        np.linspace(1.0, 1.9, 6),
+        grid_size=6,
+        max_iters=64,
+        tol=1e-5,
+        shifts="beta",
+        beta_a=1.0,
+        beta_b=1.0,
     )
-    keys = jax.random.split(jax.random.key(7), num_rounds)
-    shifts = jax.random.uniform(jax.random.key(8), (num_rounds,), maxval=2.0)
-
-    def one(key, shift):
-        # period 1 and phase = 0 give shift_low; shift_low = the drawn shift.
-        p = env.params._replace(shift_low=shift, shift_high=shift)
-        return all_iterations(key, p, 0, grid_size=6, max_iters=64)
-
-    costs, shifts = jax.jit(jax.vmap(one))(keys, shifts)
-    return SORTable(costs, shifts)
+    params = env.sample_params(jax.random.key(8))
+    return jax.jit(
+        sor_cost_table, static_argnames=("num_rounds", "grid_size", "max_iters")
+    )(jax.random.key(7), params, num_rounds=num_rounds, grid_size=6, max_iters=64)
 
 
 @pytest.mark.slow
