@@ -45,6 +45,12 @@ differ by a few. The iteration count runs a fixed ``max_iters`` iterations with 
 convergence mask (no data-dependent while loop), so every round costs ``K x
 max_iters`` stencil sweeps on ``n^2`` points: keep ``n`` and ``max_iters`` small.
 
+**SSOR-preconditioned CG** (``solver='ssor_pcg'``, the paper's second setting): the
+loss is instead the iteration count of conjugate gradient preconditioned by
+:math:`M(\\omega) = \\frac{\\omega}{2-\\omega} (D/\\omega + L) D^{-1} (D/\\omega +
+L^\\top)` (same red-black ordering, matrix-free, fixed-shape; tested against a dense
+NumPy PCG).
+
 **Oracle quantities** (``SORInfo``, summed by the runner). The env evaluates every
 arm on every system (the costs never depend on the learner: the sequence is
 oblivious), keeps the per-arm cumulative iteration counts :math:`L_t(\\omega)` (int32,
@@ -174,6 +180,75 @@ def sor_iterations(b: Array, shift, omega, *, tol, max_iters: int) -> Array:
     return count
 
 
+def ssor_apply(r: Array, shift, omega) -> Array:
+    """``M^{-1} r`` for the SSOR preconditioner of ``A = A_0 + c I`` (red-black order).
+
+    .. math::
+
+        M(\\omega) = \\frac{\\omega}{2 - \\omega} (D / \\omega + L) D^{-1}
+        (D / \\omega + L^\\top),
+
+    ``D = (4 + c) I``, ``L`` the strict lower triangle of the red-black permutation
+    (black rows, red columns): a forward SOR sweep from zero (red, then black with the
+    new red values), a scaling by ``D``, a backward sweep (black, then red), and the
+    factor ``(2 - omega) / omega``. Symmetric positive definite for ``omega`` in (0,
+    2). ``r [n, n]``; ``shift``, ``omega`` traceable scalars.
+    """
+    red = red_mask(r.shape[0])
+    diag = 4.0 + shift
+    y = jnp.where(red, omega * r / diag, 0.0)
+    y = jnp.where(red, y, omega * (r + _neighbour_sum(y)) / diag)
+    v = diag * y
+    z = jnp.where(red, 0.0, omega * v / diag)
+    z = jnp.where(red, omega * (v + _neighbour_sum(z)) / diag, z)
+    return (2.0 - omega) / omega * z
+
+
+def ssor_pcg_iterations(b: Array, shift, omega, *, tol, max_iters: int) -> Array:
+    """SSOR-preconditioned CG iterations from ``x = 0`` until ``||r_k|| <= tol
+    ||b||`` (the recursively updated residual), capped at ``max_iters``.
+
+    Textbook PCG (Saad, "Iterative Methods for Sparse Linear Systems", Algorithm
+    9.1) with :func:`ssor_apply`; fixed ``max_iters`` iterations with a convergence
+    mask (the state is frozen once converged), int32 count as in
+    :func:`sor_iterations`.
+    """
+    dtype = b.dtype
+    threshold = jnp.asarray(tol, dtype) ** 2 * jnp.sum(b * b)
+    z0 = ssor_apply(b, shift, omega)
+    init = (
+        jnp.zeros_like(b),  # x
+        b,  # r
+        z0,  # p
+        jnp.sum(b * z0),  # r . z
+        jnp.zeros((), bool),
+        jnp.zeros((), jnp.int32),
+    )
+
+    def body(carry, _):
+        x, r, p, rz, done, count = carry
+        ap = poisson_matvec(p, shift)
+        alpha = rz / jnp.sum(p * ap)
+        x_new = x + alpha * p
+        r_new = r - alpha * ap
+        z = ssor_apply(r_new, shift, omega)
+        rz_new = jnp.sum(r_new * z)
+        p_new = z + (rz_new / rz) * p
+        new = (x_new, r_new, p_new, rz_new)
+        x, r, p, rz = jax.tree.map(
+            lambda old, upd: jnp.where(done, old, upd), (x, r, p, rz), new
+        )
+        count = count + jnp.where(done, 0, 1)
+        done = done | (jnp.sum(r * r) <= threshold)
+        return (x, r, p, rz, done, count), None
+
+    (_, _, _, _, _, count), _ = jax.lax.scan(body, init, None, length=max_iters)
+    return count
+
+
+SOLVERS = {"sor": sor_iterations, "ssor_pcg": ssor_pcg_iterations}
+
+
 def optimal_omega(grid_size: int, shift=0.0):
     """Young's optimal SOR parameter for ``A_0 + c I`` on an ``n x n`` grid.
 
@@ -204,20 +279,28 @@ def shift_at(params: SORParams, t: Array) -> Array:
 
 
 def all_iterations(
-    key, params: SORParams, t, *, grid_size: int, max_iters: int, shift=None
+    key,
+    params: SORParams,
+    t,
+    *,
+    grid_size: int,
+    max_iters: int,
+    shift=None,
+    solver: str = "sor",
 ):
     """``(costs [K] int32, shift [])``: every arm's SOR iterations on system ``t``.
 
     ``shift``: ``shift_at(params, t)`` when already computed (a cost table draws all
     shifts in one vectorised call: the Beta sampler compiles once, outside the map).
+    ``solver``: ``'sor'`` or ``'ssor_pcg'`` (SSOR-preconditioned CG with parameter
+    omega; static).
     """
+    iterations = SOLVERS[solver]
     dtype = jnp.result_type(params.omegas)
     b = jax.random.normal(key, (grid_size, grid_size), dtype)
     shift = (shift_at(params, t) if shift is None else shift).astype(dtype)
     costs = jax.vmap(
-        lambda omega: sor_iterations(
-            b, shift, omega, tol=params.tol, max_iters=max_iters
-        )
+        lambda omega: iterations(b, shift, omega, tol=params.tol, max_iters=max_iters)
     )(params.omegas)
     return costs, shift
 
@@ -266,6 +349,7 @@ def sor_relaxation_env(
     shifts: str = "drift",
     beta_a=0.5,
     beta_b=1.5,
+    solver: str = "sor",
 ) -> Env:
     """SOR parameter selection over a sequence of shifted Poisson systems.
 
@@ -285,6 +369,10 @@ def sor_relaxation_env(
         then unused).
       beta_a, beta_b: the Beta parameters (> 0; traceable), used when ``shifts ==
         'beta'``; the defaults 0.5, 1.5 are the paper's high-variance sequence.
+      solver: ``'sor'`` (the loss is SOR's iteration count) or ``'ssor_pcg'``
+        (conjugate gradient preconditioned by SSOR(omega), :func:`ssor_pcg_iterations`;
+        the paper's second setting). Use the same ``solver`` in
+        :func:`sor_cost_table`.
 
     Returns:
       An :class:`~envs.core.Env` whose obs is the coming system's shift, feedback the
@@ -305,6 +393,8 @@ def sor_relaxation_env(
         raise ValueError(f"shifts must be 'drift' or 'beta', got {shifts!r}")
     check_positive(beta_a, "beta_a")
     check_positive(beta_b, "beta_b")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
     lambda_min = 4.0 * (1.0 - math.cos(math.pi / (grid_size + 1)))
     if is_concrete(shift_low) and float(shift_low) <= -lambda_min:
         raise ValueError(
@@ -336,7 +426,12 @@ def sor_relaxation_env(
 
     def step(key, state, action, params):
         costs, _ = all_iterations(
-            key, params, state.round_index, grid_size=grid_size, max_iters=max_iters
+            key,
+            params,
+            state.round_index,
+            grid_size=grid_size,
+            max_iters=max_iters,
+            solver=solver,
         )
         obs = shift_at(params, state.round_index + 1).astype(params.omegas.dtype)
         return _sor_step(state, costs, action, obs, params.omegas.dtype)
@@ -375,13 +470,15 @@ def sor_cost_table(
     grid_size: int,
     max_iters: int,
     batch_size: int = 64,
+    solver: str = "sor",
 ) -> SORTable:
     """Evaluates every omega on the systems ``t = 0 .. T-1`` of ``params``.
 
     System ``t``'s right-hand side is drawn from ``fold_in(key, t)``. ``T x K`` SOR
     solves, ``batch_size`` systems at a time (``lax.map``: small batches stay in
     cache; one huge vmapped batch is memory-bound and ~3x slower on CPU); for a batch
-    of instances, ``vmap`` it over ``(key, params)``.
+    of instances, ``vmap`` it over ``(key, params)``. ``solver``: ``'sor'`` or
+    ``'ssor_pcg'`` (static), as in :func:`sor_relaxation_env`.
     """
     num_rounds = check_int(num_rounds, "num_rounds")
     batch_size = check_int(batch_size, "batch_size")
@@ -394,6 +491,7 @@ def sor_cost_table(
             grid_size=grid_size,
             max_iters=max_iters,
             shift=ts[1],
+            solver=solver,
         ),
         (rounds, shift_at(params, rounds)),
         batch_size=min(batch_size, num_rounds),

@@ -29,6 +29,8 @@ from envs.sor_systems import (
     sor_cost_table,
     sor_iterations,
     sor_relaxation_env,
+    ssor_apply,
+    ssor_pcg_iterations,
     tabulated_sor_env,
 )
 from experiments.runner import run
@@ -93,6 +95,97 @@ def test_sor_iterations_match_numpy_reference(n):
         # The cap: a tolerance that is not reached in 5 iterations reports 5.
         b = rng.normal(size=(n, n))
         assert int(count(jnp.asarray(b), 0.0, 1.0, tol=1e-8, max_iters=5)) == 5
+
+
+def _red_black(n, shift):
+    """``A`` in the red-black order and the permutation (red = i + j even first)."""
+    i, j = np.indices((n, n))
+    red = ((i + j) % 2 == 0).ravel()
+    order = np.concatenate([np.flatnonzero(red), np.flatnonzero(~red)])
+    return dense_poisson(n, shift)[np.ix_(order, order)], order
+
+
+def numpy_ssor_matrix(n, shift, omega):
+    """``M = omega / (2 - omega) (D / omega + L) D^{-1} (D / omega + L)^T`` on the
+    red-black permutation."""
+    A, order = _red_black(n, shift)
+    D = np.diag(np.diag(A))
+    lower = D / omega + np.tril(A, -1)
+    return omega / (2 - omega) * lower @ np.linalg.inv(D) @ lower.T, A, order
+
+
+def numpy_pcg_iterations(b, shift, omega, tol, max_iters):
+    """Textbook PCG with the dense SSOR matrix (Saad, Algorithm 9.1)."""
+    M, A, order = numpy_ssor_matrix(b.shape[0], shift, omega)
+    rhs = b.ravel()[order]
+    x = np.zeros_like(rhs)
+    r = rhs.copy()
+    z = np.linalg.solve(M, r)
+    p = z.copy()
+    for k in range(1, max_iters + 1):
+        ap = A @ p
+        alpha = (r @ z) / (p @ ap)
+        x = x + alpha * p
+        r_new = r - alpha * ap
+        if np.linalg.norm(r_new) <= tol * np.linalg.norm(rhs):
+            return k
+        z_new = np.linalg.solve(M, r_new)
+        p = z_new + (r_new @ z_new) / (r @ z) * p
+        r, z = r_new, z_new
+    return max_iters
+
+
+def test_ssor_apply_is_the_inverse_of_the_dense_ssor_matrix():
+    n, rng = 5, np.random.default_rng(1)
+    r = rng.normal(size=(n, n))
+    with jax.enable_x64(True):
+        for shift, omega in ((0.0, 1.0), (0.6, 1.5), (0.3, 0.7)):
+            M, _, order = numpy_ssor_matrix(n, shift, omega)
+            expected = np.linalg.solve(M, r.ravel()[order])
+            got = np.asarray(ssor_apply(jnp.asarray(r), shift, omega)).ravel()[order]
+            np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+            # M is symmetric positive definite (what PCG needs).
+            np.testing.assert_allclose(M, M.T, atol=1e-12)
+            assert np.linalg.eigvalsh(M).min() > 0
+
+
+def test_ssor_pcg_iterations_match_numpy_reference():
+    n, rng = 5, np.random.default_rng(2)
+    with jax.enable_x64(True):
+        count = jax.jit(ssor_pcg_iterations, static_argnames="max_iters")
+        for shift in (0.0, 0.8):
+            for omega in (0.7, 1.0, 1.4, 1.8):
+                b = rng.normal(size=(n, n))
+                expected = numpy_pcg_iterations(b, shift, omega, 1e-8, 60)
+                got = count(jnp.asarray(b), shift, omega, tol=1e-8, max_iters=60)
+                assert int(got) == expected, (shift, omega)
+        # CG converges in at most n^2 steps in exact arithmetic: far fewer than SOR.
+        assert expected <= n * n
+        b = rng.normal(size=(n, n))
+        assert int(count(jnp.asarray(b), 0.0, 1.0, tol=1e-12, max_iters=2)) == 2
+
+
+def test_ssor_pcg_env_and_table_use_the_pcg_counts():
+    env = _small_env(solver="ssor_pcg")
+    params = env.sample_params(jax.random.key(1))
+    key = jax.random.key(2)
+    table = jax.jit(
+        sor_cost_table,
+        static_argnames=("num_rounds", "grid_size", "max_iters", "solver"),
+    )(key, params, num_rounds=3, grid_size=4, max_iters=64, solver="ssor_pcg")
+    count = jax.jit(
+        jax.vmap(
+            lambda b, c, w: ssor_pcg_iterations(b, c, w, tol=1e-5, max_iters=64),
+            in_axes=(None, None, 0),
+        )
+    )
+    for t in range(3):
+        b = jax.random.normal(jax.random.fold_in(key, t), (4, 4))
+        expected = count(b, shift_at(params, t), params.omegas)
+        np.testing.assert_array_equal(table.costs[t], expected)
+    # PCG on 16 unknowns: at most 16 iterations in exact arithmetic (a few more in
+    # float32), far below SOR's counts at this tolerance.
+    assert int(np.max(table.costs)) <= 20
 
 
 def test_optimal_omega_closed_form_and_near_the_argmin():
@@ -240,6 +333,7 @@ def test_drift_instances_are_unchanged_by_the_iid_option():
     "kwargs, match",
     [
         (dict(shifts="uniform"), "shifts must be"),
+        (dict(solver="jacobi"), "solver must be"),
         (dict(shifts="beta", beta_a=0.0), "beta_a"),
         (dict(shifts="beta", beta_b=-1.0), "beta_b"),
         (dict(omegas=[1.0, 2.0]), "in \\(0, 2\\)"),
