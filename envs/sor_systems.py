@@ -79,6 +79,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -204,18 +205,56 @@ def ssor_apply(r: Array, shift, omega) -> Array:
     return (2.0 - omega) / omega * z
 
 
-def ssor_pcg_iterations(b: Array, shift, omega, *, tol, max_iters: int) -> Array:
+def ssor_apply_lexicographic(r: Array, shift, omega) -> Array:
+    """``M^{-1} r`` for SSOR in the natural (row-major, lexicographic) order.
+
+    The same formula as :func:`ssor_apply` with ``L`` the west and north couplings:
+    the forward sweep ``y_ij = omega (r_ij + y_{i-1,j} + y_{i,j-1}) / (4 + c)`` runs
+    over the ``2n - 1`` anti-diagonals ``i + j = k`` in increasing ``k`` (points on one
+    anti-diagonal are independent: a wavefront of masked full-grid updates), the
+    backward sweep ``z_ij = omega (v_ij + z_{i+1,j} + z_{i,j+1}) / (4 + c)`` in
+    decreasing ``k``. This is the ordering of the authors' code, where the best omega
+    moves with the shift; in red-black order SSOR-PCG's best omega stays near 1.
+    """
+    n = r.shape[0]
+    i, j = np.indices((n, n))
+    diagonals = jnp.asarray(i + j)
+    diag = 4.0 + shift
+
+    def forward(k, y):
+        padded = jnp.pad(y, 1)
+        upstream = padded[:-2, 1:-1] + padded[1:-1, :-2]  # north + west
+        return jnp.where(diagonals == k, omega * (r + upstream) / diag, y)
+
+    y = jax.lax.fori_loop(0, 2 * n - 1, forward, jnp.zeros_like(r))
+    v = diag * y
+
+    def backward(step, z):
+        padded = jnp.pad(z, 1)
+        downstream = padded[2:, 1:-1] + padded[1:-1, 2:]  # south + east
+        k = 2 * n - 2 - step
+        return jnp.where(diagonals == k, omega * (v + downstream) / diag, z)
+
+    z = jax.lax.fori_loop(0, 2 * n - 1, backward, jnp.zeros_like(r))
+    return (2.0 - omega) / omega * z
+
+
+def ssor_pcg_iterations(
+    b: Array, shift, omega, *, tol, max_iters: int, precondition=None
+) -> Array:
     """SSOR-preconditioned CG iterations from ``x = 0`` until ``||r_k|| <= tol
     ||b||`` (the recursively updated residual), capped at ``max_iters``.
 
     Textbook PCG (Saad, "Iterative Methods for Sparse Linear Systems", Algorithm
     9.1) with :func:`ssor_apply`; fixed ``max_iters`` iterations with a convergence
     mask (the state is frozen once converged), int32 count as in
-    :func:`sor_iterations`.
+    :func:`sor_iterations`. ``precondition``: :func:`ssor_apply` (red-black, the
+    default) or :func:`ssor_apply_lexicographic`.
     """
+    ssor_apply_ = ssor_apply if precondition is None else precondition
     dtype = b.dtype
     threshold = jnp.asarray(tol, dtype) ** 2 * jnp.sum(b * b)
-    z0 = ssor_apply(b, shift, omega)
+    z0 = ssor_apply_(b, shift, omega)
     init = (
         jnp.zeros_like(b),  # x
         b,  # r
@@ -231,7 +270,7 @@ def ssor_pcg_iterations(b: Array, shift, omega, *, tol, max_iters: int) -> Array
         alpha = rz / jnp.sum(p * ap)
         x_new = x + alpha * p
         r_new = r - alpha * ap
-        z = ssor_apply(r_new, shift, omega)
+        z = ssor_apply_(r_new, shift, omega)
         rz_new = jnp.sum(r_new * z)
         p_new = z + (rz_new / rz) * p
         new = (x_new, r_new, p_new, rz_new)
@@ -246,7 +285,13 @@ def ssor_pcg_iterations(b: Array, shift, omega, *, tol, max_iters: int) -> Array
     return count
 
 
-SOLVERS = {"sor": sor_iterations, "ssor_pcg": ssor_pcg_iterations}
+SOLVERS = {
+    "sor": sor_iterations,
+    "ssor_pcg": ssor_pcg_iterations,
+    "ssor_pcg_lex": functools.partial(
+        ssor_pcg_iterations, precondition=ssor_apply_lexicographic
+    ),
+}
 
 
 def optimal_omega(grid_size: int, shift=0.0):
@@ -292,8 +337,8 @@ def all_iterations(
 
     ``shift``: ``shift_at(params, t)`` when already computed (a cost table draws all
     shifts in one vectorised call: the Beta sampler compiles once, outside the map).
-    ``solver``: ``'sor'`` or ``'ssor_pcg'`` (SSOR-preconditioned CG with parameter
-    omega; static).
+    ``solver``: a key of ``SOLVERS`` (``'sor'``, ``'ssor_pcg'``, ``'ssor_pcg_lex'``;
+    static).
     """
     iterations = SOLVERS[solver]
     dtype = jnp.result_type(params.omegas)
@@ -369,9 +414,11 @@ def sor_relaxation_env(
         then unused).
       beta_a, beta_b: the Beta parameters (> 0; traceable), used when ``shifts ==
         'beta'``; the defaults 0.5, 1.5 are the paper's high-variance sequence.
-      solver: ``'sor'`` (the loss is SOR's iteration count) or ``'ssor_pcg'``
-        (conjugate gradient preconditioned by SSOR(omega), :func:`ssor_pcg_iterations`;
-        the paper's second setting). Use the same ``solver`` in
+      solver: ``'sor'`` (the loss is SOR's iteration count), ``'ssor_pcg'``
+        (conjugate gradient preconditioned by SSOR(omega) in red-black order,
+        :func:`ssor_pcg_iterations`; the paper's second setting) or
+        ``'ssor_pcg_lex'`` (the same in lexicographic order,
+        :func:`ssor_apply_lexicographic`). Use the same ``solver`` in
         :func:`sor_cost_table`.
 
     Returns:

@@ -1,6 +1,7 @@
 """Learning to relax: SOR iteration counts, the environment's oracle quantities, the
 Tsallis-INF learners over the omega grid, and the learner contract."""
 
+import functools
 import math
 
 import jax
@@ -30,6 +31,7 @@ from envs.sor_systems import (
     sor_iterations,
     sor_relaxation_env,
     ssor_apply,
+    ssor_apply_lexicographic,
     ssor_pcg_iterations,
     tabulated_sor_env,
 )
@@ -105,18 +107,21 @@ def _red_black(n, shift):
     return dense_poisson(n, shift)[np.ix_(order, order)], order
 
 
-def numpy_ssor_matrix(n, shift, omega):
+def numpy_ssor_matrix(n, shift, omega, lexicographic=False):
     """``M = omega / (2 - omega) (D / omega + L) D^{-1} (D / omega + L)^T`` on the
-    red-black permutation."""
-    A, order = _red_black(n, shift)
+    red-black permutation (or in the natural row-major order)."""
+    if lexicographic:
+        A, order = dense_poisson(n, shift), np.arange(n * n)
+    else:
+        A, order = _red_black(n, shift)
     D = np.diag(np.diag(A))
     lower = D / omega + np.tril(A, -1)
     return omega / (2 - omega) * lower @ np.linalg.inv(D) @ lower.T, A, order
 
 
-def numpy_pcg_iterations(b, shift, omega, tol, max_iters):
+def numpy_pcg_iterations(b, shift, omega, tol, max_iters, lexicographic=False):
     """Textbook PCG with the dense SSOR matrix (Saad, Algorithm 9.1)."""
-    M, A, order = numpy_ssor_matrix(b.shape[0], shift, omega)
+    M, A, order = numpy_ssor_matrix(b.shape[0], shift, omega, lexicographic)
     rhs = b.ravel()[order]
     x = np.zeros_like(rhs)
     r = rhs.copy()
@@ -135,28 +140,37 @@ def numpy_pcg_iterations(b, shift, omega, tol, max_iters):
     return max_iters
 
 
-def test_ssor_apply_is_the_inverse_of_the_dense_ssor_matrix():
+@pytest.mark.parametrize("lexicographic", [False, True])
+def test_ssor_apply_is_the_inverse_of_the_dense_ssor_matrix(lexicographic):
     n, rng = 5, np.random.default_rng(1)
     r = rng.normal(size=(n, n))
+    apply = ssor_apply_lexicographic if lexicographic else ssor_apply
     with jax.enable_x64(True):
         for shift, omega in ((0.0, 1.0), (0.6, 1.5), (0.3, 0.7)):
-            M, _, order = numpy_ssor_matrix(n, shift, omega)
+            M, _, order = numpy_ssor_matrix(n, shift, omega, lexicographic)
             expected = np.linalg.solve(M, r.ravel()[order])
-            got = np.asarray(ssor_apply(jnp.asarray(r), shift, omega)).ravel()[order]
+            got = np.asarray(apply(jnp.asarray(r), shift, omega)).ravel()[order]
             np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
             # M is symmetric positive definite (what PCG needs).
             np.testing.assert_allclose(M, M.T, atol=1e-12)
             assert np.linalg.eigvalsh(M).min() > 0
 
 
-def test_ssor_pcg_iterations_match_numpy_reference():
+@pytest.mark.parametrize("lexicographic", [False, True])
+def test_ssor_pcg_iterations_match_numpy_reference(lexicographic):
     n, rng = 5, np.random.default_rng(2)
+    apply = ssor_apply_lexicographic if lexicographic else ssor_apply
     with jax.enable_x64(True):
-        count = jax.jit(ssor_pcg_iterations, static_argnames="max_iters")
+        count = jax.jit(
+            functools.partial(ssor_pcg_iterations, precondition=apply),
+            static_argnames="max_iters",
+        )
         for shift in (0.0, 0.8):
             for omega in (0.7, 1.0, 1.4, 1.8):
                 b = rng.normal(size=(n, n))
-                expected = numpy_pcg_iterations(b, shift, omega, 1e-8, 60)
+                expected = numpy_pcg_iterations(
+                    b, shift, omega, 1e-8, 60, lexicographic
+                )
                 got = count(jnp.asarray(b), shift, omega, tol=1e-8, max_iters=60)
                 assert int(got) == expected, (shift, omega)
         # CG converges in at most n^2 steps in exact arithmetic: far fewer than SOR.
