@@ -34,10 +34,16 @@ normalising by ~m / 4, as the authors' code does with a running mean). ChebCB (d
 5, ridge 1) runs with the anytime rate ``gamma_t = 100 sqrt(t)`` and with the fixed
 rate of the authors' code, ``sqrt(K p^2 T / (K p^3 + T)) m`` (p = 6; ~2,000).
 
-Expected: ChebCB ends within a few percent of the instance-optimal policy on all three
-sequences, well below the best fixed omega; the per-bin contextual Tsallis-INF (c = 8)
-ends below the best fixed omega on the drift only; plain Tsallis-INF approaches the
-best fixed omega (sublinear regret); see the README for the measured numbers.
+Expected (and seen in the committed figure, T = 5,000, 256 runs per learner): ChebCB
+closes 77-94% of the gap between the best fixed omega and the instance-optimal policy
+on all three sequences (drift: 66.9k / 65.1k total iterations for the anytime / the
+authors' fixed rate, against 91.3k for the best fixed omega and 63.4k instance-optimal;
+Beta(0.5, 1.5): 148.7k / 146.8k against 170.1k and 142.3k; Beta(2, 6): 128.5k /
+126.9k against 145.0k and 124.3k). The per-bin contextual Tsallis-INF (c = 8) ends 7.5%
+below the best fixed omega on the drift, 3.3% above it on Beta(0.5, 1.5) and level on
+Beta(2, 6); plain Tsallis-INF (c = 8) ends 6.5-7.3% above the best fixed omega with a
+flattening regret; at c = 2 both are still 13-16% above at T = 5,000. The best fixed
+omega is 1.3 on the drift and 1.6 on both i.i.d. sequences (column d).
 """
 
 from __future__ import annotations
