@@ -165,9 +165,8 @@ def contextual_relax_tsallis_inf(
       contextual setting with the diagonal shift as context, approaching the
       instance-optimal policy. The discretise-the-context-and-run-Tsallis-INF-per-bin
       learner is the baseline of the authors' code (``TsallisINFCB``); the paper's own
-      contextual algorithm for SSOR-preconditioned CG (``ChebCB``, Chebyshev
-      regression of the loss in the shift) is not implemented here (section and
-      theorem numbers from memory, unverified).
+      contextual algorithm (``ChebCB``, Chebyshev regression of the loss in the
+      shift) is :func:`chebcb` (section and theorem numbers unverified).
     """
     num_omegas = check_int(num_omegas, "num_omegas", minimum=2)
     max_iters = check_int(max_iters, "max_iters")
