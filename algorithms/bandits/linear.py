@@ -35,6 +35,7 @@ from algorithms.core import (
     check_positive,
     float_dtype,
 )
+from envs import threefry
 
 Array = jax.Array
 
@@ -153,24 +154,71 @@ def _matvec(M: Array, x: Array) -> Array:
     return jnp.sum(M * x[None, :], axis=-1)
 
 
+def _select_bit(word: Array, m: Array) -> Array:
+    """Position (0-31) of the ``m``-th set bit, counted from 0 and from the least
+    significant end, of the uint32 ``word`` (``m < popcount(word)``): a binary search
+    on population counts, five steps of scalar integer operations.
+    """
+    pos = jnp.zeros_like(m)
+    for width in (16, 8, 4, 2, 1):
+        low = (word >> pos.astype(jnp.uint32)) & jnp.uint32((1 << width) - 1)
+        below = jax.lax.population_count(low).astype(m.dtype)
+        skip = m >= below
+        m = jnp.where(skip, m - below, m)
+        pos = jnp.where(skip, pos + width, pos)
+    return pos
+
+
+def mth_true_index(mask: Array, u: Array) -> Array:
+    """Index of the ``m``-th ``True`` of the 1-D bool ``mask`` in index order, ``m =
+    min(floor(u * #True), #True - 1)`` (0-based), ``u`` in [0, 1).
+
+    Equal to ``argmax(mask & (cumsum(mask) - 1 == m))`` (tested) without the prefix
+    sum: XLA's CPU backend lowers ``cumsum`` to a reduce-window that dominated a
+    vmapped OFUL round at K = 50. Here ``mask`` is packed into ``ceil(K / 32)`` uint32
+    words (one pass over ``mask``), the word holding the ``m``-th ``True`` is found
+    from the words' population counts, and the bit within it by
+    :func:`_select_bit`. Returns 0 when ``mask`` has no ``True``.
+    """
+    num = mask.shape[-1]
+    num_words = -(-num // 32)
+    padded = jnp.pad(mask, (0, 32 * num_words - num)).reshape(num_words, 32)
+    bits = jnp.uint32(1) << jnp.arange(32, dtype=jnp.uint32)
+    # Distinct powers of two: the sum is the bitwise or.
+    words = jnp.sum(jnp.where(padded, bits, jnp.uint32(0)), axis=-1, dtype=jnp.uint32)
+    counts = jax.lax.population_count(words).astype(jnp.int32)
+    total = jnp.sum(counts)
+    m = jnp.minimum(jnp.floor(u * total).astype(jnp.int32), total - 1)
+    if num_words == 1:
+        word_index, before, word = jnp.zeros((), jnp.int32), 0, words[0]
+    else:
+        ends = jnp.cumsum(counts)  # num_words <= K / 32 entries
+        word_index = jnp.sum(ends <= m).astype(jnp.int32)
+        here = jnp.arange(num_words) == word_index
+        before = jnp.sum(jnp.where(jnp.arange(num_words) < word_index, counts, 0))
+        word = jnp.sum(jnp.where(here, words, jnp.uint32(0)), dtype=jnp.uint32)
+    index = 32 * word_index + _select_bit(word, jnp.maximum(m - before, 0))
+    return jnp.where(total > 0, jnp.minimum(index, num - 1), 0).astype(jnp.int32)
+
+
 def argmax_uniform_ties(key, values: Array) -> Array:
     """Argmax with ties broken uniformly at random from ONE uniform draw.
 
     Same law as ``algorithms.core.argmax_tiebreak`` (uniform on the maximisers), but
     that draws ``K`` uniforms (``K / 2`` threefry blocks per round, the dominant cost
-    of a vmapped OFUL round at K = 50); here the ``m``-th maximiser is taken with
-    ``m = floor(u * #maximisers)``, ``u ~ U[0, 1)``.
+    of a vmapped OFUL round at K = 50); here the ``m``-th maximiser in index order is
+    taken with ``m = floor(u * #maximisers)``, ``u ~ U[0, 1)``
+    (:func:`mth_true_index`). ``u`` is drawn by ``envs.threefry.uniform``: bit for bit
+    ``jax.random.uniform(key, ())``, with the cipher unrolled (JAX's rolled threefry
+    loop is several times slower under ``vmap`` on CPU).
     """
     best = values == jnp.max(values)
-    count = jnp.sum(best)
-    u = jax.random.uniform(key, (), jnp.result_type(values, float))
-    m = jnp.minimum(jnp.floor(u * count).astype(count.dtype), count - 1)
-    rank = jnp.cumsum(best) - 1  # 0-based rank of each maximiser among the maximisers
-    return jnp.argmax(best & (rank == m)).astype(jnp.int32)
+    u = threefry.uniform(key, jnp.result_type(values, float))
+    return mth_true_index(best, u)
 
 
 class OFULFixedState(NamedTuple):
-    ridge: RidgeState  # V^{-1}, b, log det V
+    ridge: RidgeState  # V^{-1}, b, log det V, count; V itself not kept ([0, 0])
     norms_sq: Array  # [K] ||x_a||^2_{V^{-1}} of every arm (rank-one updates)
     means: Array  # [K] <x_a, theta_hat> of every arm (recursive least squares)
 
@@ -236,7 +284,12 @@ def oful_fixed_actions(
         del key
         dtype = float_dtype()
         zeros = jnp.zeros(num_arms, dtype)
-        return OFULFixedState(ridge_init(dim, regularization, dtype), zeros, zeros)
+        # V itself is not kept (OFUL uses V^{-1} only; updating it cost ~7% of a
+        # vmapped round): an empty [0, 0] placeholder.
+        ridge = ridge_init(dim, regularization, dtype)._replace(
+            V=jnp.zeros((0, 0), dtype)
+        )
+        return OFULFixedState(ridge, zeros, zeros)
 
     def act(key, state, obs):
         _check_fixed(obs)
@@ -256,20 +309,24 @@ def oful_fixed_actions(
         # Recursive least squares: theta_t = theta_{t-1} + V_t^{-1} x_t (y_t - x_t^T
         # theta_{t-1}) with V_t^{-1} x_t = u / denom.
         means = state.means + Xu * ((reward - state.means[action]) / denom)
-        # Sherman-Morrison in symmetric form, as algorithms.bandits.ridge.ridge_update.
+        # Sherman-Morrison. No re-symmetrisation (unlike ridge_update): entry (i, k)
+        # and (k, i) are the same float operations on u_i u_k = u_k u_i, so V^{-1}
+        # stays exactly symmetric (tested), and the transpose cost ~1/3 of a round.
         V_inv = ridge.V_inv - jnp.outer(u, u) / denom
-        V_inv = 0.5 * (V_inv + V_inv.T)
         ridge = RidgeState(
-            V=ridge.V + jnp.outer(x, x),
+            V=ridge.V,  # [0, 0]: not kept
             V_inv=V_inv,
             b=ridge.b + reward * x,
             log_det=ridge.log_det + jnp.log(denom),
             count=ridge.count + 1,
         )
-        # Exact refresh of one arm per round (round-robin) bounds the drift.
+        # Exact refresh of one arm per round (round-robin) bounds the drift; a select
+        # rather than a scatter (a batched scatter under vmap is slow on CPU).
         j = jnp.mod(state.ridge.count, num_arms)
-        norms_sq = norms_sq.at[j].set(jnp.sum(obs[j] * _matvec(V_inv, obs[j])))
-        means = means.at[j].set(jnp.sum(obs[j] * _matvec(V_inv, ridge.b)))
+        x_j = obs[j]
+        refresh = jnp.arange(num_arms) == j
+        norms_sq = jnp.where(refresh, jnp.sum(x_j * _matvec(V_inv, x_j)), norms_sq)
+        means = jnp.where(refresh, jnp.sum(x_j * _matvec(V_inv, ridge.b)), means)
         return OFULFixedState(ridge, jnp.maximum(norms_sq, 0.0), means)
 
     return Learner(init, act, update)

@@ -9,6 +9,7 @@ import pytest
 
 from algorithms.bandits.linear import (
     argmax_uniform_ties,
+    mth_true_index,
     oful,
     oful_fixed_actions,
 )
@@ -95,6 +96,45 @@ def test_argmax_uniform_ties_is_uniform_on_the_maximisers():
     # 200 is more than 5 sd.
     np.testing.assert_allclose(counts[[1, 3, 4]], 2_000, atol=200)
     assert int(argmax_uniform_ties(jax.random.key(1), jnp.array([3.0, 1.0]))) == 0
+
+
+@pytest.mark.parametrize("num", [1, 2, 31, 32, 33, 50, 64, 65, 130])
+def test_mth_true_index_equals_the_prefix_sum_rule(num):
+    # The bit-packed selection picks the same maximiser as the prefix-sum rule it
+    # replaced (argmax(mask & (cumsum(mask) - 1 == m))), for every tie pattern.
+    def reference(mask, u):
+        count = jnp.sum(mask)
+        m = jnp.minimum(jnp.floor(u * count).astype(count.dtype), count - 1)
+        return jnp.argmax(mask & (jnp.cumsum(mask) - 1 == m)).astype(jnp.int32)
+
+    rng = np.random.default_rng(num)
+    density = rng.choice([0.0, 0.05, 0.5, 0.95, 1.0], size=(3_000, 1))
+    mask = jnp.asarray(rng.random((3_000, num)) < density)
+    u = rng.random(3_000).astype(np.float32)
+    u[:2] = [0.0, np.nextafter(np.float32(1.0), np.float32(0.0))]
+    ours = jax.jit(jax.vmap(mth_true_index))(mask, jnp.asarray(u))
+    ref = jax.jit(jax.vmap(reference))(mask, jnp.asarray(u))
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(ref))
+
+
+def test_inverse_stays_exactly_symmetric_without_resymmetrising():
+    # u_i u_k = u_k u_i in IEEE arithmetic, so the rank-one update keeps V^{-1}
+    # exactly symmetric in float32 (the learner skips the 0.5 (A + A^T) step).
+    d, K, T = 10, 50, 1_000
+    env = random_linear_bandit(d, K)
+    params = env.sample_params(jax.random.key(5))
+    learner = oful_fixed_actions(d, K, delta=1e-3)
+
+    def body(state, t):
+        a, state = learner.act(jax.random.fold_in(jax.random.key(0), t), state, X)
+        noise = jax.random.normal(jax.random.fold_in(jax.random.key(1), t))
+        return learner.update(state, X, a, X[a] @ params.theta + noise), None
+
+    X = params.features
+    state, _ = jax.jit(lambda: jax.lax.scan(body, learner.init(None), jnp.arange(T)))()
+    V_inv = np.asarray(state.ridge.V_inv)
+    np.testing.assert_array_equal(V_inv, V_inv.T)
+    assert int(state.ridge.count) == T
 
 
 def test_numpy_fixed_loop_and_vectorised_match_ours():
