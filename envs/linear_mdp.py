@@ -122,6 +122,15 @@ class LinearEnvState(NamedTuple):
     inner: TabularMDPState  # the cached optimal value V*_0(rho)
 
 
+class LinearMDPEnvState(NamedTuple):
+    """A linear MDP's tabular form and ``V*`` (as :class:`LinearEnvState`), and its
+    features as ``[d, S, A]`` for the per-episode policy evaluation."""
+
+    tabular: TabularMDPParams
+    inner: TabularMDPState  # the cached optimal value V*_0(rho)
+    features_t: Array  # [d, S, A]
+
+
 def linear_to_tabular(params: LinearMDPParams) -> TabularMDPParams:
     """The tabular MDP of a linear MDP: ``P = phi mu^T``, ``r = phi theta``."""
     chex.assert_rank(params.features, 3)
@@ -140,7 +149,14 @@ def linear_mixture_to_tabular(params: LinearMixtureParams) -> TabularMDPParams:
     return TabularMDPParams(transitions, params.rewards, params.initial)
 
 
-def _linear_backup(params: LinearMDPParams, h: int, value_next: Array) -> Array:
+def _features_t(params: LinearMDPParams) -> Array:
+    """The features as ``[d, S, A]`` (see :func:`_linear_backup`)."""
+    return jnp.moveaxis(params.features, -1, 0)
+
+
+def _linear_backup(
+    params: LinearMDPParams, features_t: Array, h: int, value_next: Array
+) -> Array:
     """``Q_h(s, a) = r_h(s, a) + sum_s' P_h(s' | s, a) V_{h+1}(s')`` in linear form,
 
     .. math::
@@ -152,7 +168,10 @@ def _linear_backup(params: LinearMDPParams, h: int, value_next: Array) -> Array:
     32 MB and its reads dominated the environment's cost).
     """
     weights = params.theta[h] + params.mu[h] @ value_next  # [d]
-    return params.features @ weights  # [S, A]
+    # With the features as [d, S, A] the contraction is a sum of d scaled [S, A]
+    # planes, vectorised over (s, a): measured ~2x faster on CPU under vmap than
+    # ``features @ weights`` with d = 10 innermost.
+    return jnp.einsum("d,dsa->sa", weights, features_t)  # [S, A]
 
 
 def linear_backward_induction(params: LinearMDPParams) -> tuple[Array, Array]:
@@ -164,31 +183,38 @@ def linear_backward_induction(params: LinearMDPParams) -> tuple[Array, Array]:
     """
     horizon = params.theta.shape[0]
     num_states = params.features.shape[0]
+    features_t = _features_t(params)
     value = jnp.zeros((num_states,), params.features.dtype)
     q_values, values = [], [value]
     for h in reversed(range(horizon)):  # H is static and small: unrolled
-        q_h = _linear_backup(params, h, value)
+        q_h = _linear_backup(params, features_t, h, value)
         value = jnp.max(q_h, axis=-1)
         q_values.append(q_h)
         values.append(value)
     return jnp.stack(q_values[::-1]), jnp.stack(values[::-1])
 
 
-def linear_policy_value(params: LinearMDPParams, policy: Array) -> Array:
+def linear_policy_value(
+    params: LinearMDPParams, policy: Array, features_t: Array | None = None
+) -> Array:
     """``V^pi [H + 1, S]`` of a (stochastic, non-stationary) policy ``[H, S, A]``.
 
     :func:`envs.tabular_mdp.policy_value` through the linear structure:
     ``V^pi_h(s) = sum_a pi_h(a | s) phi(s, a)^T (theta_h + mu_h V^pi_{h+1})``,
-    ``V^pi_H = 0``. Exact (float rounding aside), ``O(H S A d)``.
+    ``V^pi_H = 0``. Exact (float rounding aside), ``O(H S A d)``. ``features_t``:
+    the features as ``[d, S, A]`` if the caller keeps them (the env does).
     """
     horizon = params.theta.shape[0]
     num_states = params.features.shape[0]
     chex.assert_shape(policy, (horizon, num_states, params.features.shape[1]))
     policy = policy.astype(params.features.dtype)
+    if features_t is None:
+        features_t = _features_t(params)
     value = jnp.zeros((num_states,), params.features.dtype)
     values = [value]
     for h in reversed(range(horizon)):
-        value = jnp.sum(policy[h] * _linear_backup(params, h, value), axis=-1)
+        backup = _linear_backup(params, features_t, h, value)
+        value = jnp.sum(policy[h] * backup, axis=-1)
         values.append(value)
     return jnp.stack(values[::-1])
 
@@ -201,12 +227,15 @@ def _linear_env(name, params, sample_params) -> Env:
         del key
         _, optimal_values = linear_backward_induction(params)
         optimal = TabularMDPState(jnp.dot(params.initial, optimal_values[0]))
-        return LinearEnvState(linear_to_tabular(params), optimal), _linear_obs(params)
+        state = LinearMDPEnvState(
+            linear_to_tabular(params), optimal, _features_t(params)
+        )
+        return state, _linear_obs(params)
 
     def step(key, state, policy, params):
         policy = policy.astype(params.features.dtype)
         trajectory = simulate_episode(key, state.tabular, policy)
-        values = linear_policy_value(params, policy)
+        values = linear_policy_value(params, policy, state.features_t)
         regret = state.inner.optimal_value - jnp.dot(params.initial, values[0])
         return state, _linear_obs(params), trajectory, StepInfo(regret=regret)
 

@@ -29,6 +29,11 @@ from envs.linear_mdp import (
 )
 from envs.tabular_mdp import Trajectory, backward_induction, policy_value
 
+_linear_values = jax.jit(linear_backward_induction)
+_linear_policy_value = jax.jit(linear_policy_value)
+_tabular_values = jax.jit(backward_induction)
+_tabular_policy_value = jax.jit(policy_value)
+
 
 def _instance(seed=0, sizes=(7, 4, 5, 6)):
     env = random_linear_mdp(*sizes, concentration=0.5)
@@ -39,8 +44,8 @@ def _instance(seed=0, sizes=(7, 4, 5, 6)):
 def test_linear_values_equal_the_tabular_backward_induction(seed):
     env, params = _instance(seed)
     tabular = linear_to_tabular(params)
-    q_tab, v_tab = backward_induction(tabular)
-    q_lin, v_lin = linear_backward_induction(params)
+    q_tab, v_tab = _tabular_values(tabular)
+    q_lin, v_lin = _linear_values(params)
     np.testing.assert_allclose(q_lin, q_tab, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(v_lin, v_tab, rtol=1e-5, atol=1e-5)
     # A stochastic policy, and a deterministic one.
@@ -52,8 +57,8 @@ def test_linear_values_equal_the_tabular_backward_induction(seed):
     ):
         policy = jnp.asarray(policy, jnp.float32)
         np.testing.assert_allclose(
-            linear_policy_value(params, policy),
-            policy_value(tabular, policy),
+            _linear_policy_value(params, policy),
+            _tabular_policy_value(tabular, policy),
             rtol=1e-5,
             atol=1e-5,
         )
@@ -64,14 +69,15 @@ def test_linear_values_equal_the_tabular_backward_induction(seed):
 
 def test_linear_env_regret_of_the_optimal_policy_is_zero_and_of_others_exact():
     env, params = _instance(2)
-    state, _ = env.reset(jax.random.key(0), params)
-    q_star, _ = backward_induction(linear_to_tabular(params))
-    _, _, _, info = env.step(jax.random.key(1), state, greedy_policy(q_star), params)
+    state, _ = jax.jit(env.reset)(jax.random.key(0), params)
+    step = jax.jit(env.step)
+    q_star, _ = _tabular_values(linear_to_tabular(params))
+    _, _, _, info = step(jax.random.key(1), state, greedy_policy(q_star), params)
     assert abs(float(info.regret)) < 1e-6
     # The uniform policy: regret from the tabular values (an independent route).
     tabular = linear_to_tabular(params)
     uniform = jnp.full(tabular.rewards.shape, 1.0 / tabular.rewards.shape[-1])
-    _, _, _, info = env.step(jax.random.key(1), state, uniform, params)
+    _, _, _, info = step(jax.random.key(1), state, uniform, params)
     expected = (
         backward_induction(tabular)[1][0, 0] - policy_value(tabular, uniform)[0, 0]
     )
@@ -122,9 +128,9 @@ def test_batched_refresh_rule_equals_the_unbatched_cond(flags):
 
 def test_lsvi_ucb_vmapped_equals_per_seed_across_a_refresh():
     """The batched rule (one cond for the batch) against the plain cond, seed by
-    seed, over 70 episodes (the inverse is refreshed at episode 64)."""
+    seed, over 12 episodes (the inverse is refreshed at episodes 5 and 10)."""
     num_states, num_actions, dim, horizon, num_seeds = 5, 3, 4, 3, 3
-    learner = lsvi_ucb(num_states, num_actions, dim, horizon, beta=0.7)
+    learner = lsvi_ucb(num_states, num_actions, dim, horizon, beta=0.7, refresh_every=5)
     keys = jax.random.split(jax.random.key(0), num_seeds)
     features = jax.vmap(
         lambda k: jax.random.dirichlet(k, jnp.ones(dim), (num_states, num_actions))
@@ -144,7 +150,7 @@ def test_lsvi_ucb_vmapped_equals_per_seed_across_a_refresh():
         def body(state, k):
             return play_fn(state, features, k)
 
-        return jax.lax.scan(body, state, jax.random.split(key, 70))
+        return jax.lax.scan(body, state, jax.random.split(key, 12))
 
     batched_state, batched_policies = jax.jit(
         jax.vmap(lambda s, f, k: episodes(play, s, f, k))
