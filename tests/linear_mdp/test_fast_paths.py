@@ -163,3 +163,47 @@ def test_lsvi_ucb_vmapped_equals_per_seed_across_a_refresh():
             jax.tree.leaves(state), jax.tree.leaves(batched_state), strict=True
         ):
             np.testing.assert_allclose(leaf, batched_leaf[b], rtol=1e-6, atol=1e-7)
+
+
+def test_behaviour_cloning_is_fitted_once_and_kept():
+    """The cached clone: fitted in the first act only (batched rule: per seed, as
+    the unbatched cond), equal to a refit from the observation, and kept by update."""
+    from algorithms.linear_mdp.demonstrations import (
+        _cached_clone,
+        _clone,
+        demo_lsvi_ucb,
+    )
+    from envs.linear_demonstrations import with_linear_demonstrations
+
+    shape = (6, 3, 4, 3)
+    env = with_linear_demonstrations(random_linear_mdp(*shape), 5)
+    keys = jax.random.split(jax.random.key(0), 3)
+    params = jax.vmap(env.sample_params)(keys)
+    _, obs = jax.vmap(env.reset)(keys, params)
+    clone = _cached_clone(6, 3, 12, jnp.float32)
+    stale = jnp.full((3, 3, 6, 3), -7.0)
+    first = jnp.asarray([True, False, True])
+    bc_reg = jnp.ones(3)
+    out = jax.jit(jax.vmap(clone))(first, stale, obs, bc_reg)
+    for b in range(3):
+        obs_b = jax.tree.map(lambda x, b=b: x[b], obs)
+        refit = jax.jit(_clone, static_argnums=(1, 2, 4, 5))(
+            obs_b, 6, 3, 1.0, 12, jnp.float32
+        )
+        expected = refit if bool(first[b]) else stale[b]
+        np.testing.assert_allclose(out[b], expected, rtol=1e-6, atol=1e-6)
+        single = jax.jit(clone)(first[b], stale[b], obs_b, bc_reg[b])
+        np.testing.assert_allclose(single, out[b], rtol=1e-6, atol=1e-6)
+    # The learner fits in its first act and keeps the fit through update.
+    learner = demo_lsvi_ucb(*shape)
+    obs_0 = jax.tree.map(lambda x: x[0], obs)
+    _, state = jax.jit(learner.act)(keys[0], learner.init(keys[0]), obs_0)
+    refit = _clone(obs_0, 6, 3, 1.0, 12, jnp.float32)
+    np.testing.assert_allclose(state.log_reference, refit, rtol=1e-6, atol=1e-6)
+    trajectory = Trajectory(
+        jnp.zeros(3, jnp.int32), jnp.zeros(3, jnp.int32), jnp.zeros(3)
+    )
+    fitted = state.log_reference
+    state = jax.jit(learner.update)(state, obs_0, None, trajectory)
+    np.testing.assert_array_equal(state.log_reference, fitted)
+    assert int(state.lsvi.stats.num_episodes) == 1
