@@ -2,9 +2,13 @@
 
 Both families are tabular MDPs (``envs.tabular_mdp``) whose transitions and rewards
 have a known low-dimensional structure; every instance is turned into its
-``TabularMDPParams`` once, at ``reset``, and the episode simulation and the exact
-regret ``V*(rho) - V^pi(rho)`` are those of ``envs.tabular_mdp`` (reused, not
-re-implemented). Steps are 0-based (``h = 0, ..., H - 1``).
+``TabularMDPParams`` once, at ``reset``, and the episode simulation is that of
+``envs.tabular_mdp`` (reused, not re-implemented). The exact regret
+``V*(rho) - V^pi(rho)`` is that of ``envs.tabular_mdp`` for linear mixture MDPs; for
+linear MDPs the same backward induction is computed through the features
+(:func:`linear_backward_induction`, :func:`linear_policy_value`): ``O(H S A d)`` per
+episode instead of reading the ``[H, S, A, S]`` kernel (the same values up to float
+rounding; tested against the tabular ones). Steps are 0-based (``h = 0, ..., H - 1``).
 
 **Linear MDP** (Jin, Yang, Wang and Jordan, 2020, Assumption A): known features
 ``phi(s, a) in R^d`` with
@@ -43,11 +47,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from envs.core import Env, check_int, check_positive, float_dtype
+from envs.core import Env, StepInfo, check_int, check_positive, float_dtype
 from envs.tabular_mdp import (
     TabularMDPParams,
     TabularMDPState,
     random_tabular_mdp,
+    simulate_episode,
     tabular_mdp,
 )
 
@@ -58,11 +63,13 @@ __all__ = [
     "LinearMDPParams",
     "LinearMixtureObs",
     "LinearMixtureParams",
+    "linear_backward_induction",
     "linear_mdp",
     "linear_mdp_from_tabular",
     "linear_mixture_hard_instance",
     "linear_mixture_mdp",
     "linear_mixture_to_tabular",
+    "linear_policy_value",
     "linear_to_tabular",
     "random_linear_mdp",
     "random_linear_mixture_mdp",
@@ -115,6 +122,15 @@ class LinearEnvState(NamedTuple):
     inner: TabularMDPState  # the cached optimal value V*_0(rho)
 
 
+class LinearMDPEnvState(NamedTuple):
+    """A linear MDP's tabular form and ``V*`` (as :class:`LinearEnvState`), and its
+    features as ``[d, S, A]`` for the per-episode policy evaluation."""
+
+    tabular: TabularMDPParams
+    inner: TabularMDPState  # the cached optimal value V*_0(rho)
+    features_t: Array  # [d, S, A]
+
+
 def linear_to_tabular(params: LinearMDPParams) -> TabularMDPParams:
     """The tabular MDP of a linear MDP: ``P = phi mu^T``, ``r = phi theta``."""
     chex.assert_rank(params.features, 3)
@@ -131,6 +147,99 @@ def linear_mixture_to_tabular(params: LinearMixtureParams) -> TabularMDPParams:
     transitions = jnp.einsum("satd,d->sat", params.features, params.theta)
     transitions = jnp.broadcast_to(transitions, (horizon, *transitions.shape))
     return TabularMDPParams(transitions, params.rewards, params.initial)
+
+
+def _features_t(params: LinearMDPParams) -> Array:
+    """The features as ``[d, S, A]`` (see :func:`_linear_backup`)."""
+    return jnp.moveaxis(params.features, -1, 0)
+
+
+def _linear_backup(
+    params: LinearMDPParams, features_t: Array, h: int, value_next: Array
+) -> Array:
+    """``Q_h(s, a) = r_h(s, a) + sum_s' P_h(s' | s, a) V_{h+1}(s')`` in linear form,
+
+    .. math::
+
+        Q_h(s, a) = \\phi(s, a)^\\top \\big(\\theta_h + \\mu_h V_{h+1}\\big),
+
+    ``O(d S + S A d)`` per step instead of the tabular ``O(S^2 A)`` (and without
+    reading the ``[H, S, A, S]`` kernel: under ``vmap`` over 100 seeds that table is
+    32 MB and its reads dominated the environment's cost).
+    """
+    weights = params.theta[h] + params.mu[h] @ value_next  # [d]
+    # With the features as [d, S, A] the contraction is a sum of d scaled [S, A]
+    # planes, vectorised over (s, a): measured ~2x faster on CPU under vmap than
+    # ``features @ weights`` with d = 10 innermost.
+    return jnp.einsum("d,dsa->sa", weights, features_t)  # [S, A]
+
+
+def linear_backward_induction(params: LinearMDPParams) -> tuple[Array, Array]:
+    """``(Q*, V*)`` of a linear MDP, shapes ``[H, S, A]`` and ``[H + 1, S]``.
+
+    The backward induction of :func:`envs.tabular_mdp.backward_induction` (Puterman
+    1994, Chapter 4) with the backup computed through the linear structure
+    (:func:`_linear_backup`): the same values up to float rounding.
+    """
+    horizon = params.theta.shape[0]
+    num_states = params.features.shape[0]
+    features_t = _features_t(params)
+    value = jnp.zeros((num_states,), params.features.dtype)
+    q_values, values = [], [value]
+    for h in reversed(range(horizon)):  # H is static and small: unrolled
+        q_h = _linear_backup(params, features_t, h, value)
+        value = jnp.max(q_h, axis=-1)
+        q_values.append(q_h)
+        values.append(value)
+    return jnp.stack(q_values[::-1]), jnp.stack(values[::-1])
+
+
+def linear_policy_value(
+    params: LinearMDPParams, policy: Array, features_t: Array | None = None
+) -> Array:
+    """``V^pi [H + 1, S]`` of a (stochastic, non-stationary) policy ``[H, S, A]``.
+
+    :func:`envs.tabular_mdp.policy_value` through the linear structure:
+    ``V^pi_h(s) = sum_a pi_h(a | s) phi(s, a)^T (theta_h + mu_h V^pi_{h+1})``,
+    ``V^pi_H = 0``. Exact (float rounding aside), ``O(H S A d)``. ``features_t``:
+    the features as ``[d, S, A]`` if the caller keeps them (the env does).
+    """
+    horizon = params.theta.shape[0]
+    num_states = params.features.shape[0]
+    chex.assert_shape(policy, (horizon, num_states, params.features.shape[1]))
+    policy = policy.astype(params.features.dtype)
+    if features_t is None:
+        features_t = _features_t(params)
+    value = jnp.zeros((num_states,), params.features.dtype)
+    values = [value]
+    for h in reversed(range(horizon)):
+        backup = _linear_backup(params, features_t, h, value)
+        value = jnp.sum(policy[h] * backup, axis=-1)
+        values.append(value)
+    return jnp.stack(values[::-1])
+
+
+def _linear_env(name, params, sample_params) -> Env:
+    """A linear MDP env: simulated on its tabular form (built once, at reset), values
+    (``V*`` at reset, ``V^{pi_k}`` for the regret) computed in linear form."""
+
+    def reset(key, params):
+        del key
+        _, optimal_values = linear_backward_induction(params)
+        optimal = TabularMDPState(jnp.dot(params.initial, optimal_values[0]))
+        state = LinearMDPEnvState(
+            linear_to_tabular(params), optimal, _features_t(params)
+        )
+        return state, _linear_obs(params)
+
+    def step(key, state, policy, params):
+        policy = policy.astype(params.features.dtype)
+        trajectory = simulate_episode(key, state.tabular, policy)
+        values = linear_policy_value(params, policy, state.features_t)
+        regret = state.inner.optimal_value - jnp.dot(params.initial, values[0])
+        return state, _linear_obs(params), trajectory, StepInfo(regret=regret)
+
+    return Env(reset, step, params, sample_params, name)
 
 
 def _structured_env(name, params, sample_params, to_tabular, to_obs) -> Env:
@@ -213,7 +322,7 @@ def linear_mdp(features, mu, theta, initial, horizon: int) -> Env:
         jnp.asarray(theta, dtype),
         tabular.params.initial,
     )
-    return _structured_env("linear_mdp", params, None, linear_to_tabular, _linear_obs)
+    return _linear_env("linear_mdp", params, None)
 
 
 def sample_linear_mdp_params(
@@ -266,9 +375,7 @@ def random_linear_mdp(
             key, num_states, num_actions, dim, horizon, concentration=concentration
         )
 
-    return _structured_env(
-        "random_linear_mdp", None, sample_params, linear_to_tabular, _linear_obs
-    )
+    return _linear_env("random_linear_mdp", None, sample_params)
 
 
 def linear_mdp_from_tabular(params: TabularMDPParams) -> LinearMDPParams:
@@ -293,12 +400,8 @@ def tabular_as_linear_mdp(transitions, rewards, initial, horizon: int) -> Env:
     Arguments and validation as :func:`~envs.tabular_mdp.tabular_mdp`; ``d = S A``.
     """
     tabular = tabular_mdp(transitions, rewards, initial, horizon)
-    return _structured_env(
-        "tabular_as_linear_mdp",
-        linear_mdp_from_tabular(tabular.params),
-        None,
-        linear_to_tabular,
-        _linear_obs,
+    return _linear_env(
+        "tabular_as_linear_mdp", linear_mdp_from_tabular(tabular.params), None
     )
 
 

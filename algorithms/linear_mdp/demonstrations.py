@@ -47,8 +47,19 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from algorithms.core import Learner, check_int, check_nonnegative, check_positive
-from algorithms.linear_mdp.lsvi import LSVIStats, initial_bonus_sq, lsvi_ucb
+from algorithms.core import (
+    Learner,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    float_dtype,
+)
+from algorithms.linear_mdp.lsvi import (
+    LSVIStats,
+    LSVIUCBState,
+    initial_bonus_sq,
+    lsvi_ucb,
+)
 from algorithms.tabular.demonstrations import (
     demonstration_counts,
     kl_regularized_backward_induction,
@@ -57,6 +68,7 @@ from algorithms.tabular.demonstrations import (
 Array = jax.Array
 
 __all__ = [
+    "DemoLSVIUCBState",
     "LinearBCState",
     "bc_objective",
     "demo_lsvi_ucb",
@@ -248,6 +260,52 @@ def _clone(obs, num_states, num_actions, bc_reg, bc_steps, dtype):
     return log_policy
 
 
+def _cached_clone(num_states, num_actions, bc_steps, dtype):
+    """``clone(first, cached, obs, bc_reg)``: :func:`_clone` if ``first`` else
+    ``cached``.
+
+    The clone depends only on the observation (the features and the demonstrations,
+    revealed before the first episode and the same in every episode), so the learners
+    fit it in their first ``act`` and keep it in their state. Under ``vmap`` a
+    ``lax.cond`` on a batched ``first`` would become a ``select`` that fits BC in
+    every episode; the batching rule keeps one ``cond`` for the batch (fitting the
+    seeds whose ``first`` holds, in episodes where some seed's does: only the first
+    when seeds run in lockstep, as in the runner). Same values as refitting.
+    """
+
+    def fit(obs, bc_reg):
+        return _clone(obs, num_states, num_actions, bc_reg, bc_steps, dtype)
+
+    @jax.custom_batching.custom_vmap
+    def clone(first, cached, obs, bc_reg):
+        return jax.lax.cond(first, lambda: fit(obs, bc_reg), lambda: cached)
+
+    @clone.def_vmap
+    def _clone_vmap(axis_size, in_batched, first, cached, obs, bc_reg):
+        def batched(x, is_batched):
+            return x if is_batched else jnp.broadcast_to(x, (axis_size, *x.shape))
+
+        first, cached, obs, bc_reg = jax.tree.map(
+            batched, (first, cached, obs, bc_reg), tuple(in_batched)
+        )
+
+        def refit():
+            fitted = jax.vmap(fit)(obs, bc_reg)
+            select = first.reshape(first.shape + (1,) * (cached.ndim - 1))
+            return jnp.where(select, fitted, cached)
+
+        return jax.lax.cond(jnp.any(first), refit, lambda: cached), True
+
+    return clone
+
+
+class DemoLSVIUCBState(NamedTuple):
+    """State of :func:`demo_lsvi_ucb`: LSVI-UCB's state and the cached clone."""
+
+    lsvi: LSVIUCBState
+    log_reference: Array  # [H, S, A] log pi^BC, fitted in the first act
+
+
 def demo_lsvi_ucb(
     num_states: int,
     num_actions: int,
@@ -299,8 +357,9 @@ def demo_lsvi_ucb(
         refresh_every: as in :func:`~algorithms.linear_mdp.lsvi.lsvi_ucb` (int).
 
     Returns:
-        A :class:`~algorithms.core.Learner` with LSVI-UCB's state
-        (:class:`~algorithms.linear_mdp.lsvi.LSVIUCBState`); observation
+        A :class:`~algorithms.core.Learner` with state :class:`DemoLSVIUCBState`
+        (LSVI-UCB's state and ``pi^BC``, fitted once, in the first ``act``: it
+        depends only on the observation); observation
         :class:`~envs.linear_demonstrations.LinearDemonstrationObs`.
 
     References:
@@ -317,7 +376,7 @@ def demo_lsvi_ucb(
     num_states = check_int(num_states, "num_states")
     num_actions = check_int(num_actions, "num_actions")
     check_int(dim, "dim")
-    check_int(horizon, "horizon")
+    horizon = check_int(horizon, "horizon")
     bc_steps = check_int(bc_steps, "bc_steps")
     for value, name in ((lam, "lam"), (bc_reg, "bc_reg"), (reg, "reg")):
         check_positive(value, name)
@@ -332,31 +391,47 @@ def demo_lsvi_ucb(
         refresh_every=refresh_every,
     )
 
+    dtype = float_dtype()
+    clone = _cached_clone(num_states, num_actions, bc_steps, dtype)
+
+    def init(key):
+        log_reference = jnp.zeros((horizon, num_states, num_actions), dtype)
+        return DemoLSVIUCBState(base.init(key), log_reference)
+
     def act(key, state, obs):
         del key
-        dtype = state.stats.gram.dtype
+        first = state.lsvi.stats.num_episodes == 0
+        log_reference = clone(
+            first, state.log_reference, obs, jnp.asarray(bc_reg, dtype)
+        )
+        state = DemoLSVIUCBState(state.lsvi, log_reference)
+        lsvi = state.lsvi
         features = obs.features.astype(dtype)
-        log_reference = _clone(obs, num_states, num_actions, bc_reg, bc_steps, dtype)
         weight = jnp.asarray(lam, dtype)
         if lam_per_demonstration:
             weight = weight * jnp.maximum(jnp.sum(obs.demonstrations.mask), 1.0)
         _, _, policy = soft_lsvi_q_values(
             features,
-            state.stats,
+            lsvi.stats,
             beta,
-            _bonus(state, features, reg),
+            _bonus(lsvi, features, reg),
             jnp.exp(log_reference),
             weight,
         )
         return policy, state
 
-    return Learner(base.init, act, base.update)
+    def update(state, obs, action, feedback):
+        lsvi = base.update(state.lsvi, obs, action, feedback)
+        return DemoLSVIUCBState(lsvi, state.log_reference)
+
+    return Learner(init, act, update)
 
 
 class LinearBCState(NamedTuple):
     """State of :func:`linear_behavior_cloning_learner` (nothing is learned online)."""
 
     step: Array  # [] int32 episodes played
+    log_policy: Array  # [H, S, A] log pi^BC, fitted in the first act
 
 
 def linear_behavior_cloning_learner(
@@ -374,22 +449,27 @@ def linear_behavior_cloning_learner(
     num_states = check_int(num_states, "num_states")
     num_actions = check_int(num_actions, "num_actions")
     check_int(dim, "dim")
-    check_int(horizon, "horizon")
+    horizon = check_int(horizon, "horizon")
     bc_steps = check_int(bc_steps, "bc_steps")
     check_positive(bc_reg, "bc_reg")
 
+    dtype = float_dtype()
+    clone = _cached_clone(num_states, num_actions, bc_steps, dtype)
+
     def init(key) -> LinearBCState:
         del key
-        return LinearBCState(jnp.zeros((), jnp.int32))
+        log_policy = jnp.zeros((horizon, num_states, num_actions), dtype)
+        return LinearBCState(jnp.zeros((), jnp.int32), log_policy)
 
     def act(key, state, obs):
         del key
-        dtype = obs.features.dtype
-        log_policy = _clone(obs, num_states, num_actions, bc_reg, bc_steps, dtype)
-        return jnp.exp(log_policy), state
+        log_policy = clone(
+            state.step == 0, state.log_policy, obs, jnp.asarray(bc_reg, dtype)
+        )
+        return jnp.exp(log_policy), LinearBCState(state.step, log_policy)
 
     def update(state, obs, action, feedback):
         del obs, action, feedback
-        return LinearBCState(state.step + 1)
+        return LinearBCState(state.step + 1, state.log_policy)
 
     return Learner(init, act, update)
