@@ -37,8 +37,15 @@ __all__ = [
 
 
 def expected_next_value(transitions_h: Array, value_next: Array) -> Array:
-    """``sum_{s'} P(s' | s, a) V(s')`` for one step: ``[S, A, S] x [S] -> [S, A]``."""
-    return jnp.einsum("sat,t->sa", transitions_h, value_next)
+    """``sum_{s'} P(s' | s, a) V(s')`` for one step: ``[S, A, S] x [S] -> [S, A]``.
+
+    A product and a sum over the last axis rather than ``einsum``: under ``vmap`` the
+    ``einsum`` is a batched matrix-vector product, which XLA:CPU does not fuse with
+    the producer of ``P`` (UCBVI's ``P_hat = N / max(n, 1)`` is then written to memory
+    every episode); the sum fuses. Equal to the ``einsum`` bit for bit on the
+    tabular benchmarks (tests compare the two).
+    """
+    return jnp.sum(transitions_h * value_next, axis=-1)
 
 
 def optimal_q_values(transitions: Array, rewards: Array) -> Array:
