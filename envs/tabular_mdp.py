@@ -246,7 +246,7 @@ def _initial_policy_value(params: TabularMDPParams, policy: Array) -> Array:
     horizon, num_states, _ = params.rewards.shape
     value = jnp.zeros((num_states,), params.rewards.dtype)
     for h in reversed(range(horizon)):
-        q_h = params.rewards[h] + jnp.sum(params.transitions[h] * value, axis=-1)
+        q_h = params.rewards[h] + jnp.einsum("sat,t->sa", params.transitions[h], value)
         value = jnp.sum(policy[h] * q_h, axis=-1)
     return jnp.dot(params.initial, value)
 

@@ -39,13 +39,12 @@ __all__ = [
 def expected_next_value(transitions_h: Array, value_next: Array) -> Array:
     """``sum_{s'} P(s' | s, a) V(s')`` for one step: ``[S, A, S] x [S] -> [S, A]``.
 
-    A product and a sum over the last axis rather than ``einsum``: under ``vmap`` the
-    ``einsum`` is a batched matrix-vector product, which XLA:CPU does not fuse with
-    the producer of ``P`` (UCBVI's ``P_hat = N / max(n, 1)`` is then written to memory
-    every episode); the sum fuses. Equal to the ``einsum`` bit for bit on the
-    tabular benchmarks (tests compare the two).
+    An ``einsum`` (under ``vmap`` a batched matrix-vector product). A product and a
+    sum over the last axis is ~10% faster per UCBVI episode on XLA:CPU (it fuses with
+    the producer of ``P_hat``) but adds the terms in another order: it changes values
+    by round-off, so it is not used (the committed figures would change).
     """
-    return jnp.sum(transitions_h * value_next, axis=-1)
+    return jnp.einsum("sat,t->sa", transitions_h, value_next)
 
 
 def optimal_q_values(transitions: Array, rewards: Array) -> Array:
@@ -98,7 +97,8 @@ def _argmax_last(values: Array) -> Array:
     """
     num = values.shape[-1]
     best = jnp.max(values, axis=-1, keepdims=True)
-    index = jnp.min(jnp.where(values == best, jnp.arange(num), num), axis=-1)
+    indices = jax.lax.broadcasted_iota(jnp.int32, values.shape, values.ndim - 1)
+    index = jnp.min(jnp.where(values == best, indices, num), axis=-1)
     return jnp.minimum(index, num - 1)
 
 
