@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from envs import threefry
 from envs.core import Env, StepInfo, check_int, float_dtype, sample_categorical
 
 Array = jax.Array
@@ -186,6 +187,70 @@ def simulate_episode(key, params: TabularMDPParams, policy: Array) -> Trajectory
     return Trajectory(states, actions, rewards)
 
 
+def _categorical_index(u: Array, probs: Array) -> Array:
+    """``sample_categorical``'s inverse-CDF draw from a given uniform ``u``."""
+    cdf = jnp.cumsum(probs)
+    index = jnp.sum(cdf < u * cdf[-1])
+    return jnp.minimum(index, probs.shape[0] - 1).astype(jnp.int32)
+
+
+def _episode_uniforms(key, horizon: int, dtype) -> tuple[Array, Array, Array]:
+    """The uniforms :func:`simulate_episode` draws, bit for bit, all at once.
+
+    ``(u_0 [], u_action [H], u_next [H])`` from the same keys (``split`` of the step
+    key, ``split`` into ``horizon`` step keys, each split into its action and
+    next-state keys), derived with ``envs.threefry``'s written-out cipher: none of them
+    depends on the policy, so they are computed side by side before the episode's
+    sequential part.
+    """
+    key_initial, key_steps = threefry.split(key, 2)
+    step_pairs = jax.vmap(lambda k: threefry.split(k, 2))(
+        threefry.split(key_steps, horizon)
+    )  # [H, 2]: (action key, next-state key) of each step
+    uniforms = jax.vmap(jax.vmap(lambda k: threefry.uniform(k, dtype)))(step_pairs)
+    return threefry.uniform(key_initial, dtype), uniforms[:, 0], uniforms[:, 1]
+
+
+def _simulate_episode_unrolled(
+    key, params: TabularMDPParams, policy: Array
+) -> Trajectory:
+    """:func:`simulate_episode`, bit for bit, written for XLA:CPU under ``vmap``.
+
+    The same draws (:func:`_episode_uniforms`) and the same inverse-CDF rule; the rows
+    ``policy[h, s_h]``, ``P_h(. | s_h, a_h)`` and ``r_h(s_h, a_h)`` are read through
+    one-hot masks (exact: every other term is a zero) instead of gathers, which under
+    ``vmap`` become batched gathers, and the ``H`` steps are written out.
+    """
+    horizon, num_states, num_actions = params.rewards.shape
+    dtype = params.rewards.dtype
+    u_initial, u_action, u_next = _episode_uniforms(key, horizon, dtype)
+    state = _categorical_index(u_initial, params.initial)
+    states, actions, rewards = [], [], []
+    for h in range(horizon):
+        state_mask = (jnp.arange(num_states) == state).astype(dtype)
+        action = _categorical_index(
+            u_action[h], jnp.sum(state_mask[:, None] * policy[h], axis=0)
+        )
+        action_mask = (jnp.arange(num_actions) == action).astype(dtype)
+        pair_mask = state_mask[:, None] * action_mask[None, :]  # [S, A]
+        rewards.append(jnp.sum(pair_mask * params.rewards[h]))
+        row = jnp.sum(pair_mask[..., None] * params.transitions[h], axis=(0, 1))
+        states.append(state)
+        actions.append(action)
+        state = _categorical_index(u_next[h], row)
+    return Trajectory(jnp.stack(states), jnp.stack(actions), jnp.stack(rewards))
+
+
+def _initial_policy_value(params: TabularMDPParams, policy: Array) -> Array:
+    """``rho . V^pi_0``: :func:`policy_value`'s backward pass, written out over h."""
+    horizon, num_states, _ = params.rewards.shape
+    value = jnp.zeros((num_states,), params.rewards.dtype)
+    for h in reversed(range(horizon)):
+        q_h = params.rewards[h] + jnp.einsum("sat,t->sa", params.transitions[h], value)
+        value = jnp.sum(policy[h] * q_h, axis=-1)
+    return jnp.dot(params.initial, value)
+
+
 def _tabular_env(name: str, params, sample_params=None) -> Env:
     def reset(key, params):
         del key
@@ -194,9 +259,8 @@ def _tabular_env(name: str, params, sample_params=None) -> Env:
 
     def step(key, state, policy, params):
         policy = policy.astype(params.rewards.dtype)
-        trajectory = simulate_episode(key, params, policy)
-        values = policy_value(params, policy)
-        regret = state.optimal_value - jnp.dot(params.initial, values[0])
+        trajectory = _simulate_episode_unrolled(key, params, policy)
+        regret = state.optimal_value - _initial_policy_value(params, policy)
         return state, (), trajectory, StepInfo(regret=regret)
 
     return Env(reset, step, params, sample_params, name)

@@ -112,3 +112,43 @@ def uniform(key: Array, dtype=None, minval=0.0, maxval=1.0) -> Array:
     mantissa = (random_word(key) >> jnp.uint32(9)) | jnp.uint32(one)
     floats = jax.lax.bitcast_convert_type(mantissa, jnp.float32) - jnp.float32(1.0)
     return jnp.maximum(minval, floats * (maxval - minval) + minval)
+
+
+def split(key: Array, num: int = 2) -> Array:
+    """``jax.random.split(key, num)`` of a scalar typed key, bit for bit (``[num]``).
+
+    JAX's partitionable threefry scheme makes the ``i``-th key ``fold_in(key, i)``: the
+    cipher of the counter ``(0, i)``. Falls back to ``jax.random.split`` for other key
+    implementations and for the non-partitionable scheme.
+    """
+    if (
+        key.shape != ()
+        or not is_threefry(key)
+        or not jax.config.jax_threefry_partitionable
+    ):
+        return jax.random.split(key, num)
+    words = jax.random.key_data(key)
+    counter = jnp.arange(num, dtype=jnp.uint32)
+    high, low = threefry2x32(words[0], words[1], jnp.zeros_like(counter), counter)
+    return jax.random.wrap_key_data(jnp.stack([high, low], -1), impl="threefry2x32")
+
+
+def uniforms(key: Array, shape: tuple[int, ...], dtype=None) -> Array:
+    """``jax.random.uniform(key, shape, dtype)`` on [0, 1) of a scalar key, bit for bit.
+
+    Float32 and JAX's partitionable threefry scheme on the fast path (one cipher block
+    per number, written out); everything else falls back to ``jax.random.uniform``.
+    """
+    dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
+    if (
+        key.shape != ()
+        or dtype != jnp.float32
+        or not is_threefry(key)
+        or not jax.config.jax_threefry_partitionable
+    ):
+        return jax.random.uniform(key, shape, dtype)
+    words = bits(key, int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    one = np.array(1.0, np.float32).view(np.uint32)
+    mantissa = (words >> jnp.uint32(9)) | jnp.uint32(one)
+    floats = jax.lax.bitcast_convert_type(mantissa, jnp.float32) - jnp.float32(1.0)
+    return jnp.maximum(jnp.float32(0.0), floats)

@@ -10,7 +10,10 @@ episode's, greedy policy with random tie-breaking; RiverSwim (S = 6, A = 2, H = 
 * NumPy per seed: a Python loop over episodes for one seed at a time (the structure of
   rlberry's agents): each episode plans with a loop over ``h`` of NumPy ops on
   ``[S, A, S]`` arrays, simulates ``H`` steps and updates the counts. A few seeds are
-  timed and the cost is extrapolated per seed-episode.
+  timed and the cost is extrapolated per seed-episode. This is the headline ratio.
+* NumPy per seed with exact regret (a second, labelled row): the same loop plus what
+  our side also does every episode, the exact regret ``V*_0(rho) - V^{pi_k}_0(rho)``
+  by backward induction over ``h`` (the plain loop does not compute any regret).
 
 Per-episode cost is flat in the episode index on both sides (counts, not histories):
 the report times the first and the second half of the JAX episodes (two calls of K and
@@ -76,10 +79,32 @@ def numpy_ucbvi_q(visits, trans, rsum, q_prev, log_term, scale):
     return q
 
 
-def numpy_ucbvi_run(params, num_episodes: int, seed: int, log_term: float):
-    """One seed of UCBVI-CH on ``params`` (NumPy arrays); returns per-episode times."""
+def numpy_policy_value(transitions, rewards, initial, actions):
+    """``rho . V^pi_0`` of the deterministic policy ``actions [H, S]`` (NumPy, a loop
+    over h; with ``actions=None``, the optimal ``rho . V*_0``)."""
+    horizon, num_states, _ = rewards.shape
+    value = np.zeros(num_states)
+    for h in range(horizon - 1, -1, -1):
+        q_h = rewards[h] + transitions[h] @ value
+        value = (
+            q_h.max(-1) if actions is None else q_h[np.arange(num_states), actions[h]]
+        )
+    return float(initial @ value)
+
+
+def numpy_ucbvi_run(
+    params, num_episodes: int, seed: int, log_term: float, exact_regret: bool = False
+):
+    """One seed of UCBVI-CH on ``params`` (NumPy arrays); returns per-episode times.
+
+    With ``exact_regret`` each episode also computes its exact regret
+    ``V*_0(rho) - V^{pi_k}_0(rho)`` by backward induction (as our side does); the
+    regrets are then returned too: ``(times, regrets)``.
+    """
     transitions, rewards, initial = (np.asarray(x, np.float64) for x in params)
     horizon, num_states, num_actions = rewards.shape
+    optimal = numpy_policy_value(transitions, rewards, initial, None)
+    regrets = np.empty(num_episodes)
     rng = np.random.default_rng(seed)
     visits = np.zeros((horizon, num_states, num_actions))
     trans = np.zeros((horizon, num_states, num_actions, num_states))
@@ -95,6 +120,10 @@ def numpy_ucbvi_run(params, num_episodes: int, seed: int, log_term: float):
         q = numpy_ucbvi_q(visits, trans, rsum, q, log_term, BONUS_SCALE)
         noise = rng.random(q.shape)
         actions = np.argmax(np.where(q >= q.max(-1, keepdims=True), noise, -1.0), -1)
+        if exact_regret:
+            regrets[k] = optimal - numpy_policy_value(
+                transitions, rewards, initial, actions
+            )
         s = int(np.searchsorted(cdf_initial, rng.random() * cdf_initial[-1]))
         for h in range(horizon):
             a = actions[h, s]
@@ -108,7 +137,7 @@ def numpy_ucbvi_run(params, num_episodes: int, seed: int, log_term: float):
                 trans[h, s, a, s_next] += 1
             s = s_next
         times[k] = time.perf_counter() - start
-    return times
+    return (times, regrets) if exact_regret else times
 
 
 def run_benchmark(config: Config, log=print) -> dict:
@@ -120,6 +149,16 @@ def run_benchmark(config: Config, log=print) -> dict:
             numpy_ucbvi_run(env.params, config.numpy_episodes, seed, log_term)
             for seed in range(config.numpy_seeds)
         ]
+    )
+    numpy_regret_per = float(
+        np.mean(
+            [
+                numpy_ucbvi_run(
+                    env.params, config.numpy_episodes, seed, log_term, True
+                )[0]
+                for seed in range(config.numpy_seeds)
+            ]
+        )
     )
     half = config.numpy_episodes // 2
     numpy_per = float(numpy_times.mean())
@@ -152,12 +191,16 @@ def run_benchmark(config: Config, log=print) -> dict:
                 "jax_seed_episodes_per_s": 1.0 / jax_per,
                 "numpy_seed_episodes_per_s": 1.0 / numpy_per,
                 "ratio": numpy_per / jax_per,
+                "numpy_regret_seed_episodes_per_s": 1.0 / numpy_regret_per,
+                "ratio_regret": numpy_regret_per / jax_per,
                 "jax_second_over_first_half": (walls[2 * k] - walls[k]) / walls[k],
             }
         )
         log(
             f"seeds={num_seeds:>6}  JAX {1 / jax_per:12.0f} seed-ep/s  NumPy "
             f"{1 / numpy_per:8.0f} seed-ep/s  ratio {numpy_per / jax_per:8.0f}x  "
+            f"(NumPy + exact regret {1 / numpy_regret_per:8.0f} seed-ep/s, "
+            f"{numpy_regret_per / jax_per:.0f}x)  "
             f"JAX K..2K / 0..K {rows[-1]['jax_second_over_first_half']:.2f}"
         )
     numpy_flat = float(numpy_times[:, half:].mean() / numpy_times[:, :half].mean())
@@ -168,13 +211,15 @@ def run_benchmark(config: Config, log=print) -> dict:
 def format_report(report: dict) -> str:
     lines = [
         "| seeds | JAX seed-episodes/s | NumPy loop seed-episodes/s | ratio | "
+        "NumPy loop + exact regret seed-episodes/s | ratio to it | "
         "JAX time episodes K..2K / 0..K |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in report["rows"]:
         lines.append(
             f"| {r['seeds']} | {r['jax_seed_episodes_per_s']:.3g} | "
             f"{r['numpy_seed_episodes_per_s']:.3g} | {r['ratio']:.0f}x | "
+            f"{r['numpy_regret_seed_episodes_per_s']:.3g} | {r['ratio_regret']:.0f}x | "
             f"{r['jax_second_over_first_half']:.2f} |"
         )
     lines.append(

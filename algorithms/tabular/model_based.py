@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from algorithms.core import Key, Learner, check_int, check_positive, float_dtype
 from algorithms.sampling import beta_sample, dirichlet_sample
 from algorithms.tabular.planning import (
+    expected_next_value,
     greedy_policy,
     greedy_policy_random_ties,
     optimal_q_values,
@@ -192,35 +193,37 @@ def ucbvi(
         log_term = ucbvi_log_term(
             num_states, num_actions, horizon, num_episodes, delta
         ).astype(dtype)
-
-        def backward_step(value_next, step):
-            p_h, r_h, n_h, n_next_h, q_prev_h, cap = step
+        # Everything but the backup's sum_{s'} P_hat V_{h+1} is computed for all
+        # steps at once; the backward pass itself is written out over h (a static
+        # loop) so that XLA fuses each step's few small operations.
+        if bonus == "hoeffding":
+            scaled_bonus = bonus_scale * ucbvi_hoeffding_bonus(
+                visits, horizon, log_term
+            )
+        caps = jnp.broadcast_to(remaining[:, None, None], visits.shape)
+        capped_prev = jnp.minimum(state.q_values, caps)
+        visited = visits > 0
+        value_next = jnp.zeros((num_states,), dtype)
+        q_steps = [None] * horizon
+        for h in reversed(range(horizon)):
             if bonus == "hoeffding":
-                b = ucbvi_hoeffding_bonus(n_h, horizon, log_term)
+                scaled_bonus_h = scaled_bonus[h]
             else:
-                b = ucbvi_bernstein_bonus(
-                    n_h,
-                    p_h,
+                scaled_bonus_h = bonus_scale * ucbvi_bernstein_bonus(
+                    visits[h],
+                    p_hat[h],
                     value_next,
-                    n_next_h,
+                    n_next[h],
                     num_states,
                     num_actions,
                     horizon,
                     log_term,
                 )
-            backup = r_h + jnp.einsum("sat,t->sa", p_h, value_next) + bonus_scale * b
-            backup = jnp.where(n_h > 0, backup, cap)
-            q_h = jnp.minimum(jnp.minimum(q_prev_h, cap), backup)
-            return jnp.max(q_h, axis=-1), q_h
-
-        terminal = jnp.zeros((num_states,), dtype)
-        _, q_values = jax.lax.scan(
-            backward_step,
-            terminal,
-            (p_hat, r_hat, visits, n_next, state.q_values, remaining),
-            reverse=True,
-        )
-        return q_values
+            backup = r_hat[h] + expected_next_value(p_hat[h], value_next)
+            backup = jnp.where(visited[h], backup + scaled_bonus_h, caps[h])
+            q_steps[h] = jnp.minimum(capped_prev[h], backup)
+            value_next = jnp.max(q_steps[h], axis=-1)
+        return jnp.stack(q_steps)
 
     def act(key: Key, state: UCBVIState, obs):
         del obs

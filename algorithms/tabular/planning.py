@@ -20,18 +20,31 @@ import jax
 import jax.numpy as jnp
 
 from algorithms.core import Key, Learner, check_int, float_dtype
+from envs import threefry
 
 Array = jax.Array
 
 __all__ = [
     "UniformPolicyState",
     "ValueIterationOracleState",
+    "expected_next_value",
     "greedy_policy",
     "greedy_policy_random_ties",
     "optimal_q_values",
     "uniform_policy",
     "value_iteration_oracle",
 ]
+
+
+def expected_next_value(transitions_h: Array, value_next: Array) -> Array:
+    """``sum_{s'} P(s' | s, a) V(s')`` for one step: ``[S, A, S] x [S] -> [S, A]``.
+
+    An ``einsum`` (under ``vmap`` a batched matrix-vector product). A product and a
+    sum over the last axis is ~10% faster per UCBVI episode on XLA:CPU (it fuses with
+    the producer of ``P_hat``) but adds the terms in another order: it changes values
+    by round-off, so it is not used (the committed figures would change).
+    """
+    return jnp.einsum("sat,t->sa", transitions_h, value_next)
 
 
 def optimal_q_values(transitions: Array, rewards: Array) -> Array:
@@ -75,17 +88,33 @@ def greedy_policy(q_values: Array) -> Array:
     return jax.nn.one_hot(greedy_actions, q_values.shape[-1], dtype=q_values.dtype)
 
 
+def _argmax_last(values: Array) -> Array:
+    """``jnp.argmax(values, axis=-1)`` (ties to the lowest index) as a max and a min.
+
+    XLA:CPU emits ``argmax``'s variadic (value, index) reduction as scalar code when it
+    is fused with its producer; two plain reductions stay vectorised. Equal to
+    ``jnp.argmax`` on NaN-free input.
+    """
+    num = values.shape[-1]
+    best = jnp.max(values, axis=-1, keepdims=True)
+    indices = jax.lax.broadcasted_iota(jnp.int32, values.shape, values.ndim - 1)
+    index = jnp.min(jnp.where(values == best, indices, num), axis=-1)
+    return jnp.minimum(index, num - 1)
+
+
 def greedy_policy_random_ties(key: Key, q_values: Array) -> Array:
     """A one-hot greedy policy ``[H, S, A]`` with exact ties broken uniformly at random.
 
     Optimistic learners clip their values at the remaining horizon, so early on many
     actions tie exactly; breaking those ties by the lowest index would never try the
-    others.
+    others. Each ``(h, s, a)`` draws a uniform ``u`` (``jax.random.uniform(key,
+    [H, S, A])``, bit for bit, from ``envs.threefry``'s written-out cipher) and the
+    maximiser of ``u`` among the maximisers of ``Q[h, s]`` is played.
     """
     chex.assert_rank(q_values, 3)
-    noise = jax.random.uniform(key, q_values.shape, q_values.dtype)
+    noise = threefry.uniforms(key, q_values.shape, q_values.dtype)
     best = q_values >= jnp.max(q_values, axis=-1, keepdims=True)
-    actions = jnp.argmax(jnp.where(best, noise, -1.0), axis=-1)
+    actions = _argmax_last(jnp.where(best, noise, -1.0))
     return jax.nn.one_hot(actions, q_values.shape[-1], dtype=q_values.dtype)
 
 

@@ -1,8 +1,9 @@
 """Incremental visit statistics of tabular episodic learners, and a fixed-cost Gamma.
 
 Every model-based tabular learner keeps the same sufficient statistics of its history,
-updated in O(H) per episode (one scatter-add per step), so the per-episode cost does
-not grow with the episode index:
+updated once per episode by adding one-hot masks of the visited ``(h, s, a, s')``
+(``O(H S^2 A)``, one fused pass), so the per-episode cost does not grow with the
+episode index:
 
 * ``visits [H, S, A]``: ``N_h(s, a)``, the number of times ``(s, a)`` was played at
   step ``h``;
@@ -55,20 +56,28 @@ def init_counts(num_states: int, num_actions: int, horizon: int) -> VisitCounts:
 
 
 def update_counts(counts: VisitCounts, trajectory) -> VisitCounts:
-    """Adds one episode ``(s_h, a_h, r_h)_{h < H}`` to the statistics (O(H) work)."""
+    """Adds one episode ``(s_h, a_h, r_h)_{h < H}`` to the statistics (O(H S^2 A) work).
+
+    Written as additions of one-hot masks rather than scatter-adds at
+    ``(h, s_h, a_h)``: under ``vmap`` over seeds a scatter is a batched scatter, which
+    XLA:CPU runs as a slow serial loop, while the masks fuse into one pass over the
+    tables. The result is bit-identical (each entry gains exactly ``1``, ``r_h`` or
+    ``0``; every step adds at one ``(s, a)`` only).
+    """
     states, actions, rewards = trajectory.states, trajectory.actions, trajectory.rewards
-    horizon = counts.visits.shape[0]
+    horizon, num_states, num_actions = counts.visits.shape
     chex.assert_shape((states, actions, rewards), (horizon,))
-    steps = jnp.arange(horizon)
     dtype = counts.visits.dtype
-    visits = counts.visits.at[steps, states, actions].add(1.0)
-    reward_sums = counts.reward_sums.at[steps, states, actions].add(
-        rewards.astype(dtype)
-    )
+    state_mask = jax.nn.one_hot(states, num_states, dtype=dtype)  # [H, S]
+    action_mask = jax.nn.one_hot(actions, num_actions, dtype=dtype)  # [H, A]
+    visit_mask = state_mask[:, :, None] * action_mask[:, None, :]  # [H, S, A]
+    visits = counts.visits + visit_mask
+    reward_sums = counts.reward_sums + visit_mask * rewards.astype(dtype)[:, None, None]
     # Step h's next state is s_{h+1}; the last step's next state is not observed.
-    transition_counts = counts.transition_counts.at[
-        steps[:-1], states[:-1], actions[:-1], states[1:]
-    ].add(1.0)
+    next_mask = jnp.concatenate([state_mask[1:], jnp.zeros_like(state_mask[:1])])
+    transition_counts = (
+        counts.transition_counts + visit_mask[..., None] * next_mask[:, None, None, :]
+    )
     return VisitCounts(visits, transition_counts, reward_sums)
 
 

@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import pytest
 
 from algorithms.tabular import ucbvi
 from envs.tabular_mdp import Trajectory
@@ -45,3 +46,23 @@ def test_numpy_run_is_flat_and_finite():
 
     times = bench.numpy_ucbvi_run(river_swim(3, 4).params, 20, 0, 5.0)
     assert times.shape == (20,) and np.all(np.isfinite(times))
+
+
+def test_numpy_exact_regret_is_the_envs():
+    import jax.numpy as jnp
+
+    from envs.tabular_mdp import policy_value, river_swim
+
+    params = river_swim(4, 6).params
+    p, r, rho = (np.asarray(x, np.float64) for x in params)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        actions = rng.integers(0, 2, (6, 4))
+        policy = jnp.asarray(np.eye(2)[actions])
+        ours = float(jnp.dot(params.initial, policy_value(params, policy)[0]))
+        assert bench.numpy_policy_value(p, r, rho, actions) == pytest.approx(ours)
+    times, regrets = bench.numpy_ucbvi_run(params, 30, 0, 5.0, exact_regret=True)
+    assert times.shape == regrets.shape == (30,)
+    assert np.all(regrets >= -1e-12) and np.all(np.isfinite(regrets))
+    optimal = bench.numpy_policy_value(p, r, rho, None)
+    assert optimal >= bench.numpy_policy_value(p, r, rho, actions)
