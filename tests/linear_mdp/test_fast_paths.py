@@ -126,6 +126,7 @@ def test_batched_refresh_rule_equals_the_unbatched_cond(flags):
     np.testing.assert_array_equal(out, jnp.broadcast_to(expected, out.shape))
 
 
+@pytest.mark.slow  # ~15-30 s of compilation; kept out of the fast suite
 def test_lsvi_ucb_vmapped_equals_per_seed_across_a_refresh():
     """The batched rule (one cond for the batch) against the plain cond, seed by
     seed, over 12 episodes (the inverse is refreshed at episodes 5 and 10)."""
@@ -165,6 +166,7 @@ def test_lsvi_ucb_vmapped_equals_per_seed_across_a_refresh():
             np.testing.assert_allclose(leaf, batched_leaf[b], rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.slow  # ~15-30 s of compilation; kept out of the fast suite
 def test_behaviour_cloning_is_fitted_once_and_kept():
     """The cached clone: fitted in the first act only (batched rule: per seed, as
     the unbatched cond), equal to a refit from the observation, and kept by update."""
