@@ -54,7 +54,8 @@ def test_results_refuse_to_overwrite_another_configuration(tmp_path):
         (bandit_gap, ["--algorithms", "ucb1,kl_ucb"]),
         (bandit_sensitivity, []),
         (bandit_adversarial, ["--algorithms", "ucb1,tsallis_inf"]),
-        (linbandit_sparse_hard, []),
+        # ~30 s (27 small programs); its instances have fast tests of their own
+        pytest.param(linbandit_sparse_hard, [], marks=pytest.mark.slow),
     ],
 )
 def test_each_figure_script_runs_small(tmp_path, module, extra):

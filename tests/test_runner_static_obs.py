@@ -34,7 +34,14 @@ def test_detects_the_forwarded_instance_leaf_only():
     assert runner._obs_from_params(lagged, *_element_args(lagged)) == [None]
 
 
-@pytest.mark.parametrize("make", [oful_fixed_actions, lambda d, k: oful(d)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        oful_fixed_actions,
+        # the same check on the O(K d^2) OFUL; ~17 s, slow-only
+        pytest.param(lambda d, k: oful(d), marks=pytest.mark.slow),
+    ],
+)
 def test_results_identical_with_and_without_the_shortcut(monkeypatch, make):
     env = random_linear_bandit(4, 6)
 
