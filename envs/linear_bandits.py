@@ -67,18 +67,6 @@ def expected_rewards(features: Array, params: LinearBanditParams) -> Array:
     return features @ params.theta + params.bias
 
 
-def _split2(key) -> tuple[Array, Array]:
-    """``jax.random.split(key)`` (two keys), bit for bit, with the unrolled cipher of
-    ``envs.threefry``: in JAX's partitionable threefry scheme (the default) the i-th
-    key of a split is ``fold_in(key, i)``. Other schemes fall back to
-    ``jax.random.split``.
-    """
-    if not (jax.config.jax_threefry_partitionable and threefry.is_threefry(key)):
-        k0, k1 = jax.random.split(key)
-        return k0, k1
-    return threefry.fold_in(key, 0), threefry.fold_in(key, 1)
-
-
 def _standard_normal(key, dtype) -> Array:
     """``jax.random.normal(key, (), dtype)``, bit for bit: ``sqrt(2) erfinv(u)`` with
     ``u`` uniform on ``[nextafter(-1, 0), 1)`` drawn by ``envs.threefry.uniform``
@@ -118,7 +106,7 @@ def _linear_env(name: str, params, sample_params, *, changing: bool, shape) -> E
     def step(key, state, action, params):
         dtype = params.theta.dtype
         features = state if changing else params.features
-        k_noise, k_next = _split2(key)
+        k_noise, k_next = threefry.split(key)  # jax.random.split, unrolled cipher
         mu = expected_rewards(features, params)
         reward = mu[action] + params.noise_std * _standard_normal(k_noise, dtype)
         info = _info(mu, action)

@@ -98,13 +98,14 @@ def test_end_of_optimism_instance():
 def test_fast_key_split_and_normal_are_jax_random_bit_for_bit():
     # The step draws its keys and noise with the unrolled cipher (envs.threefry);
     # streams (hence every committed linear-bandit figure) must not change.
-    from envs.linear_bandits import _split2, _standard_normal
+    from envs import threefry
+    from envs.linear_bandits import _standard_normal
 
     keys = jax.random.split(jax.random.key(7), 20_000)
     ours = jax.jit(jax.vmap(lambda k: _standard_normal(k, jnp.float32)))(keys)
     ref = jax.jit(jax.vmap(lambda k: jax.random.normal(k, (), jnp.float32)))(keys)
     np.testing.assert_array_equal(np.asarray(ours), np.asarray(ref))
-    split = jax.jit(jax.vmap(lambda k: jax.random.key_data(jnp.stack(_split2(k)))))
+    split = jax.jit(jax.vmap(lambda k: jax.random.key_data(threefry.split(k))))
     ref_split = jax.jit(jax.vmap(lambda k: jax.random.key_data(jax.random.split(k))))
     np.testing.assert_array_equal(np.asarray(split(keys)), np.asarray(ref_split(keys)))
     with jax.enable_x64(True):  # 64-bit floats take jax.random's own path
