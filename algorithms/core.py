@@ -86,3 +86,38 @@ def argmax_tiebreak(key: Key | None, values: Array) -> Array:
     noise = jax.random.uniform(key, values.shape, dtype=jnp.result_type(values, float))
     best = values == jnp.max(values)
     return jnp.argmax(jnp.where(best, noise + 1.0, 0.0)).astype(jnp.int32)
+
+
+def lockstep_cond(compute: Callable[..., Any]) -> Callable[..., Any]:
+    """``f(pred, cached, *operands) = compute(*operands) if pred else cached``, whose
+    batching rule keeps ONE ``lax.cond`` for the whole batch.
+
+    Under ``vmap`` a ``lax.cond`` on a batched predicate becomes a ``select`` that
+    evaluates both branches for every element. Here the batched rule computes (for
+    the elements whose predicate holds, keeping ``cached`` elsewhere) only when some
+    element's predicate holds: with seeds run in lockstep, as in the runner, a rare
+    expensive update (an inverse refresh, a one-off fit) runs only when it is due.
+    Same values as the unbatched rule. ``cached`` is an array with the shape of
+    ``compute``'s output.
+    """
+
+    @jax.custom_batching.custom_vmap
+    def f(pred, cached, *operands):
+        return jax.lax.cond(pred, lambda: compute(*operands), lambda: cached)
+
+    @f.def_vmap
+    def _f_vmap(axis_size, in_batched, pred, cached, *operands):
+        def batched(x, is_batched):
+            return x if is_batched else jnp.broadcast_to(x, (axis_size, *x.shape))
+
+        pred, cached, *operands = jax.tree.map(
+            batched, (pred, cached, *operands), tuple(in_batched)
+        )
+
+        def computed():
+            select = pred.reshape(pred.shape + (1,) * (cached.ndim - 1))
+            return jnp.where(select, jax.vmap(compute)(*operands), cached)
+
+        return jax.lax.cond(jnp.any(pred), computed, lambda: cached), True
+
+    return f

@@ -53,6 +53,7 @@ from algorithms.core import (
     check_nonnegative,
     check_positive,
     float_dtype,
+    lockstep_cond,
 )
 from algorithms.linear_mdp.lsvi import (
     LSVIStats,
@@ -276,25 +277,10 @@ def _cached_clone(num_states, num_actions, bc_steps, dtype):
     def fit(obs, bc_reg):
         return _clone(obs, num_states, num_actions, bc_reg, bc_steps, dtype)
 
-    @jax.custom_batching.custom_vmap
+    fit_or_keep = lockstep_cond(fit)
+
     def clone(first, cached, obs, bc_reg):
-        return jax.lax.cond(first, lambda: fit(obs, bc_reg), lambda: cached)
-
-    @clone.def_vmap
-    def _clone_vmap(axis_size, in_batched, first, cached, obs, bc_reg):
-        def batched(x, is_batched):
-            return x if is_batched else jnp.broadcast_to(x, (axis_size, *x.shape))
-
-        first, cached, obs, bc_reg = jax.tree.map(
-            batched, (first, cached, obs, bc_reg), tuple(in_batched)
-        )
-
-        def refit():
-            fitted = jax.vmap(fit)(obs, bc_reg)
-            select = first.reshape(first.shape + (1,) * (cached.ndim - 1))
-            return jnp.where(select, fitted, cached)
-
-        return jax.lax.cond(jnp.any(first), refit, lambda: cached), True
+        return fit_or_keep(first, cached, obs, bc_reg)
 
     return clone
 

@@ -52,6 +52,7 @@ from algorithms.core import (
     check_nonnegative,
     check_positive,
     float_dtype,
+    lockstep_cond,
 )
 from algorithms.tabular import greedy_policy
 from envs.core import KahanSum, kahan_add
@@ -129,35 +130,21 @@ def trajectory_features(features: Array, trajectory) -> Array:
     return features[trajectory.states, trajectory.actions]
 
 
-@jax.custom_batching.custom_vmap
+_refresh_or_keep = lockstep_cond(lambda gram: _refresh_inverse(gram))
+
+
 def _refresh_if(refresh: Array, gram: Array, gram_inv: Array) -> Array:
     """``_refresh_inverse(gram)`` if ``refresh`` else ``gram_inv``.
 
     Under ``vmap`` a ``lax.cond`` on a batched predicate becomes a ``select`` that
     evaluates both branches, i.e. a Cholesky refresh of every seed in EVERY episode
-    (measured as most of the statistics update's cost). The batching rule below keeps
-    one ``cond`` for the whole batch: it refreshes (the seeds whose predicate holds)
-    only in episodes where some seed's does. The runner plays every seed in lockstep,
-    so that is one episode in ``refresh_every``. Same values as the unbatched rule.
+    (measured as most of the statistics update's cost). Through
+    :func:`algorithms.core.lockstep_cond` one ``cond`` serves the whole batch: it
+    refreshes (the seeds whose predicate holds) only in episodes where some seed's
+    does. The runner plays every seed in lockstep, so that is one episode in
+    ``refresh_every``. Same values as the unbatched rule.
     """
-    return jax.lax.cond(refresh, lambda: _refresh_inverse(gram), lambda: gram_inv)
-
-
-@_refresh_if.def_vmap
-def _refresh_if_vmap(axis_size, in_batched, refresh, gram, gram_inv):
-    def batched(x, is_batched):
-        return x if is_batched else jnp.broadcast_to(x, (axis_size, *x.shape))
-
-    refresh, gram, gram_inv = (
-        batched(x, b)
-        for x, b in zip((refresh, gram, gram_inv), in_batched, strict=True)
-    )
-
-    def refreshed():
-        select = refresh.reshape(refresh.shape + (1,) * (gram_inv.ndim - 1))
-        return jnp.where(select, _refresh_inverse(gram), gram_inv)
-
-    return jax.lax.cond(jnp.any(refresh), refreshed, lambda: gram_inv), True
+    return _refresh_or_keep(refresh, gram_inv, gram)
 
 
 def update_lsvi_stats(
