@@ -99,4 +99,4 @@ def test_summarize_groups_instance_major_runs_by_count():
     )
     np.testing.assert_array_equal(out["bc"], [[[1] * 6, [INF] * 6]])
     np.testing.assert_array_equal(out["lsvi"], [[1] * 6])
-    assert out["gap_mean"].shape == (1, 2, 4)
+    assert out["gap_median"].shape == (1, 2, 4)
