@@ -71,9 +71,9 @@ medians of the episodes to epsilon with 95% CI; "stays" rule):
   -1.13 (from the two points above 1 only).
 * epsilon = 0.05: LSVI-UCB 192.5 [147, 280]; demo 134 [87, 252], 105.5 [78, >K], 29.5
   [15, 46], 1, 1 for N^E = 10, 30, 100, 300, 1,000; slope -0.66 (10 to 100).
-* epsilon = 0.025: LSVI-UCB 389.5 [280, 965]; demo 239.5 [218, 432], 229 [179, 377], 199.5
-  [134, 324], 330 [26, >K] (20/32 reach it: the regularised plateau is at the target,
-  see above), 1; slope +0.07 (10 to 300).
+* epsilon = 0.025: LSVI-UCB 389.5 [280, 965]; demo 239.5 [218, 432], 229 [179,
+  377], 199.5 [134, 324], 330 [26, >K] (20/32 reach it: the regularised plateau is
+  at the target, see above), 1; slope +0.07 (10 to 300).
 * BC alone is epsilon-optimal in no run below N^E = 100 (its median suboptimality is
   0.30, 0.19, 0.10, 0.050, 0.023 for N^E = 10 ... 1,000); demo-LSVI-UCB reaches
   each target in every run on the two instances where LSVI-UCB never does once

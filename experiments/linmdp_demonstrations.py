@@ -23,7 +23,9 @@ Regret is exact, ``V*(s_1) - V^{pi_k}(s_1)`` against the unregularised optimum.
 Left: cumulative regret against episodes (log-log) with a sqrt(K) slope. Middle: the
 regret after K episodes against N^E. Right: the exact suboptimality
 ``V*(s_1) - V^{pi_k}(s_1)`` of the policy played in episode k (the env's ``gap``
-snapshot; the paper's best-policy-identification criterion), BC alone's dotted.
+snapshot; the paper's best-policy-identification criterion), BC alone's dotted. The
+sample complexity against N^E (episodes until the played policy stays epsilon-optimal,
+one lambda per target) is :mod:`experiments.linmdp_demo_sample_complexity`.
 
 Result (committed figure, K = 1,000, 8 instances x 4 seeds, lambda = 0.002 N^E):
 BC alone has linear regret whose slope falls with N^E (0.46, 0.31, 0.10, 0.024 per
