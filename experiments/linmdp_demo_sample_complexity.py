@@ -58,8 +58,7 @@ epsilon), with LSVI-UCB's median (no demonstrations; horizontal, dash-dot), BC a
 theorem's ``1 / N^E`` slope (dashed, through the first median above 1; slopes fitted
 over the uncensored medians above 1, :func:`fitted_slope`). Middle: the
 fraction of the runs that reach epsilon within K. Right: the median suboptimality of
-the
-played policy against k, for N^E = 100, one curve per epsilon's lambda, with the
+the played policy against k, for N^E = 100, one curve per epsilon's lambda, with the
 targets dotted (where the regularised optimum's plateau lies).
 
 Result (committed figure, K = 1,000, 8 instances x 4 seeds = 32 runs per point;
@@ -67,7 +66,8 @@ medians of the episodes to epsilon with 95% CI; "stays" rule):
 
 * epsilon = 0.1: LSVI-UCB 103.5 [61, 185] (24/32 runs reach it: it never does on 2 of
   the 8 instances); demo-LSVI-UCB 77.5 [41, 128] at N^E = 10, 22.5 [9, 37] at 30, and 1
-  (epsilon-optimal from the first episode, every run) from N^E = 100 on; fitted slope
+  from N^E = 100 on (the median run is epsilon-optimal from the first episode; every
+  run reaches it); fitted slope
   -1.13 (from the two points above 1 only).
 * epsilon = 0.05: LSVI-UCB 192.5 [147, 280]; demo 134 [87, 252], 105.5 [78, >K], 29.5
   [15, 46], 1, 1 for N^E = 10, 30, 100, 300, 1,000; slope -0.66 (10 to 100).
