@@ -23,7 +23,9 @@ Regret is exact, ``V*(s_1) - V^{pi_k}(s_1)`` against the unregularised optimum.
 Left: cumulative regret against episodes (log-log) with a sqrt(K) slope. Middle: the
 regret after K episodes against N^E. Right: the exact suboptimality
 ``V*(s_1) - V^{pi_k}(s_1)`` of the policy played in episode k (the env's ``gap``
-snapshot; the paper's best-policy-identification criterion), BC alone's dotted.
+snapshot; the paper's best-policy-identification criterion), BC alone's dotted. The
+sample complexity against N^E (episodes until the played policy stays epsilon-optimal,
+one lambda per target) is :mod:`experiments.linmdp_demo_sample_complexity`.
 
 Result (committed figure, K = 1,000, 8 instances x 4 seeds, lambda = 0.002 N^E):
 BC alone has linear regret whose slope falls with N^E (0.46, 0.31, 0.10, 0.024 per
@@ -107,6 +109,50 @@ def _instances(config: Config):
     return linear, LinearDemonstrationParams(grid, num), counts
 
 
+def reference_runs(config, env, linear, grid, record, metrics):
+    """The two references of the demonstration figures: LSVI-UCB and BC alone.
+
+    LSVI-UCB ignores the demonstrations: one run per instance (``N^E = 0`` rows of
+    ``linear``), ``metrics`` recorded at ``record``. BC alone plays one fixed policy
+    whose ``info.regret`` is the exact expected regret: it is run for one episode on
+    ``grid`` (instances x N^E) and its per-episode suboptimality is that episode's.
+
+    Returns:
+        ``(arrays, timings)``: ``lsvi_ucb/<metric> [n, seeds, M]``, ``rounds`` and
+        ``behavior_cloning/gap [n * C, seeds]``.
+    """
+    shape = (config.num_states, config.num_actions, config.dim, config.horizon)
+    no_demos = LinearDemonstrationParams(
+        linear, jnp.zeros((config.num_instances,), jnp.int32)
+    )
+    lsvi = run_learners(
+        {"lsvi_ucb": lsvi_ucb(*shape, beta=config.beta)},
+        env,
+        config.num_rounds,
+        instances=no_demos,
+        num_seeds=config.num_seeds,
+        seed=config.seed,
+        record=record,
+        metrics=metrics,
+    )
+    bc = run_learners(
+        {
+            "behavior_cloning": linear_behavior_cloning_learner(
+                *shape, bc_reg=config.bc_reg
+            )
+        },
+        env,
+        1,
+        instances=grid,
+        num_seeds=config.num_seeds,
+        seed=config.seed,
+        record=[1],
+    )
+    arrays = dict(lsvi["arrays"])
+    arrays["behavior_cloning/gap"] = bc["arrays"]["behavior_cloning/regret"][..., 0]
+    return arrays, {**lsvi["timings"], **bc["timings"]}
+
+
 def run_experiment(config: Config) -> dict:
     shape = (config.num_states, config.num_actions, config.dim, config.horizon)
     linear, grid, counts = _instances(config)
@@ -130,39 +176,16 @@ def run_experiment(config: Config) -> dict:
         **common,
     )
     arrays, timings = out["arrays"], out["timings"]
-    # LSVI-UCB ignores the demonstrations: one run per instance (N^E = 0 rows).
-    no_demos = LinearDemonstrationParams(
-        linear, jnp.zeros((config.num_instances,), jnp.int32)
+    refs, ref_timings = reference_runs(
+        config, env, linear, grid, record, ("regret", "gap")
     )
-    lsvi = run_learners(
-        {"lsvi_ucb": lsvi_ucb(*shape, beta=config.beta)},
-        env,
-        config.num_rounds,
-        instances=no_demos,
-        **common,
-    )
-    arrays.update(lsvi["arrays"])
-    timings.update(lsvi["timings"])
+    bc_gap = refs.pop("behavior_cloning/gap")
+    arrays.update(refs)
     # BC alone plays one fixed policy: its exact regret after k episodes is k times
     # the first episode's (info.regret is an expectation, not a sample).
-    bc = run_learners(
-        {
-            "behavior_cloning": linear_behavior_cloning_learner(
-                *shape, bc_reg=config.bc_reg
-            )
-        },
-        env,
-        1,
-        instances=grid,
-        num_seeds=config.num_seeds,
-        seed=config.seed,
-        record=[1],
-    )
-    arrays["behavior_cloning/regret"] = (
-        bc["arrays"]["behavior_cloning/regret"] * arrays["rounds"]
-    )
-    arrays["behavior_cloning/gap"] = bc["arrays"]["behavior_cloning/regret"][..., 0]
-    timings.update(bc["timings"])
+    arrays["behavior_cloning/regret"] = bc_gap[..., None] * arrays["rounds"]
+    arrays["behavior_cloning/gap"] = bc_gap
+    timings.update(ref_timings)
     arrays["demonstrations"] = counts
     return {"arrays": arrays, "timings": timings}
 

@@ -44,6 +44,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "linmdp_reward_free",
         "linmdp_preference",
         "linmdp_demonstrations",
+        "linmdp_demo_sample_complexity",
     ),
     "adversarial_mdp": (
         "advmdp_regret",

@@ -14,6 +14,7 @@ from experiments import (
     bandit_regret,
     bandit_sensitivity,
     linbandit_sparse_hard,
+    linmdp_demo_sample_complexity,
 )
 from experiments.results import load_results, save_results
 
@@ -56,6 +57,8 @@ def test_results_refuse_to_overwrite_another_configuration(tmp_path):
         (bandit_adversarial, ["--algorithms", "ucb1,tsallis_inf"]),
         # ~30 s (27 small programs); its instances have fast tests of their own
         pytest.param(linbandit_sparse_hard, [], marks=pytest.mark.slow),
+        # ~55 s CPU (three compiled programs); its extraction has fast tests
+        pytest.param(linmdp_demo_sample_complexity, [], marks=pytest.mark.slow),
     ],
 )
 def test_each_figure_script_runs_small(tmp_path, module, extra):
