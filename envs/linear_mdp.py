@@ -51,8 +51,8 @@ from envs.core import Env, StepInfo, check_int, check_positive, float_dtype
 from envs.tabular_mdp import (
     TabularMDPParams,
     TabularMDPState,
+    _simulate_episode_unrolled,
     random_tabular_mdp,
-    simulate_episode,
     tabular_mdp,
 )
 
@@ -220,8 +220,10 @@ def linear_policy_value(
 
 
 def _linear_env(name, params, sample_params) -> Env:
-    """A linear MDP env: simulated on its tabular form (built once, at reset), values
-    (``V*`` at reset, ``V^{pi_k}`` for the regret) computed in linear form."""
+    """A linear MDP env: simulated on its tabular form (built once, at reset; the
+    episode is ``envs.tabular_mdp.simulate_episode`` bit for bit, with the unrolled
+    Threefry draws and the ``P_h(. | s, a)`` rows gathered), values (``V*`` at reset,
+    ``V^{pi_k}`` for the regret) computed in linear form."""
 
     def reset(key, params):
         del key
@@ -234,7 +236,9 @@ def _linear_env(name, params, sample_params) -> Env:
 
     def step(key, state, policy, params):
         policy = policy.astype(params.features.dtype)
-        trajectory = simulate_episode(key, state.tabular, policy)
+        trajectory = _simulate_episode_unrolled(
+            key, state.tabular, policy, gather_rows=True
+        )
         values = linear_policy_value(params, policy, state.features_t)
         regret = state.inner.optimal_value - jnp.dot(params.initial, values[0])
         return state, _linear_obs(params), trajectory, StepInfo(regret=regret)

@@ -424,13 +424,22 @@ def lsvi_ucb(
         bonus_sq = jnp.zeros((horizon, num_states, num_actions), stats.gram.dtype)
         return LSVIUCBState(stats, bonus_sq)
 
-    def current_bonus_sq(state, features):
-        # Before the first update the cache is empty: Lambda = reg I.
-        fresh = jnp.broadcast_to(
-            initial_bonus_sq(features, jnp.asarray(reg, features.dtype)),
-            state.bonus_sq.shape,
+    # Before the first update the cache is empty: Lambda = reg I. Through
+    # lockstep_cond the [H, S, A] fill runs in the first episode only (a `where` would
+    # evaluate it and select in every episode, under vmap).
+    initial_or_cached = lockstep_cond(
+        lambda features, reg: jnp.broadcast_to(
+            initial_bonus_sq(features, reg), (horizon, *features.shape[:2])
         )
-        return jnp.where(state.stats.num_episodes == 0, fresh, state.bonus_sq)
+    )
+
+    def current_bonus_sq(state, features):
+        return initial_or_cached(
+            state.stats.num_episodes == 0,
+            state.bonus_sq,
+            features,
+            jnp.asarray(reg, features.dtype),
+        )
 
     def act(key, state, obs):
         del key

@@ -18,6 +18,7 @@ from algorithms.linear_mdp.lsvi import (
     _refresh_inverse,
     downdate_bonus_sq,
     downdate_bonus_sq_all,
+    lsvi_q_values,
 )
 from algorithms.tabular import greedy_policy
 from envs.linear_mdp import (
@@ -209,3 +210,48 @@ def test_behaviour_cloning_is_fitted_once_and_kept():
     state = jax.jit(learner.update)(state, obs_0, None, trajectory)
     np.testing.assert_array_equal(state.log_reference, fitted)
     assert int(state.lsvi.stats.num_episodes) == 1
+
+
+@pytest.mark.slow  # compiles the learner twice (batched and single): over 3 s loaded
+def test_lsvi_ucb_first_episode_bonus_per_seed_under_vmap():
+    """The first-episode bonus fill (one batched cond, ``lockstep_cond``) on a batch
+    mixing a fresh seed and a seed with data: each seed's policy and updated state
+    equal the unbatched learner's, bit for bit, and the fresh seed's bonus is
+    ``||phi|| / sqrt(lambda)``."""
+    num_states, num_actions, dim, horizon = 5, 3, 4, 3
+    learner = lsvi_ucb(num_states, num_actions, dim, horizon, beta=0.7, reg=2.0)
+    rng = np.random.default_rng(3)
+    features = jnp.asarray(
+        rng.dirichlet(np.ones(dim), (2, num_states, num_actions)), jnp.float32
+    )
+    trajectory = Trajectory(
+        jnp.asarray(rng.integers(num_states, size=(2, horizon)), jnp.int32),
+        jnp.asarray(rng.integers(num_actions, size=(2, horizon)), jnp.int32),
+        jnp.asarray(rng.uniform(size=(2, horizon)), jnp.float32),
+    )
+    fresh = learner.init(jax.random.key(0))
+    seen = learner.update(
+        fresh, LinearMDPObs(features[1]), None, jax.tree.map(lambda x: x[1], trajectory)
+    )
+    batch = jax.tree.map(lambda a, b: jnp.stack([a, b]), fresh, seen)
+
+    def play(state, features, trajectory):
+        obs = LinearMDPObs(features)
+        policy, state = learner.act(jax.random.key(1), state, obs)
+        return policy, learner.update(state, obs, policy, trajectory)
+
+    batched = jax.jit(jax.vmap(play))(batch, features, trajectory)
+    for b in range(2):
+        single = jax.jit(play)(
+            jax.tree.map(lambda x, b=b: x[b], batch),
+            features[b],
+            jax.tree.map(lambda x, b=b: x[b], trajectory),
+        )
+        for leaf, batched_leaf in zip(
+            jax.tree.leaves(single), jax.tree.leaves(batched), strict=True
+        ):
+            np.testing.assert_array_equal(leaf, batched_leaf[b])
+    # The fresh seed planned with the bonus ||phi||^2 / lambda: its first policy is
+    # the greedy policy of the capped Q-values of the empty statistics.
+    q0 = lsvi_q_values(features[0], fresh.stats, 0.7)
+    np.testing.assert_array_equal(batched[0][0], greedy_policy(q0))

@@ -8,6 +8,8 @@ runner's setting), with the formula it replaced: a scatter-add for the counts, a
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -114,10 +116,15 @@ def test_unrolled_episode_and_value_equal_scan_versions(deterministic):
     keys = jax.random.split(jax.random.key(6), 3 * SEEDS).reshape(3, SEEDS)
     params = jax.vmap(_random_model)(keys[0])
     policy = jax.vmap(lambda k: _random_policy(k, deterministic))(keys[1])
-    ours = jax.jit(jax.vmap(tm._simulate_episode_unrolled))(keys[2], params, policy)
     ref = jax.jit(jax.vmap(tm.simulate_episode))(keys[2], params, policy)
-    for x, y in zip(ours, ref, strict=True):
-        np.testing.assert_array_equal(x, y)
+    # Rows read through masks, and gathered (the linear-MDP env's setting).
+    for gather_rows in (False, True):
+        simulate = functools.partial(
+            tm._simulate_episode_unrolled, gather_rows=gather_rows
+        )
+        ours = jax.jit(jax.vmap(simulate))(keys[2], params, policy)
+        for x, y in zip(ours, ref, strict=True):
+            np.testing.assert_array_equal(x, y)
     value = jax.jit(jax.vmap(tm._initial_policy_value))(params, policy)
     ref_value = jax.jit(
         jax.vmap(lambda p, pi: jnp.dot(p.initial, tm.policy_value(p, pi)[0]))
