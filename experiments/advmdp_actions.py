@@ -82,7 +82,7 @@ from envs.adversarial_mdp_actions import action_family_mdp
 from experiments import plotting
 from experiments.advmdp_common import fitted_slope, plot_rate_references
 from experiments.common import drive, run_learners, script_main
-from experiments.runner import mean_ci, sweep
+from experiments.runner import grid_product, mean_ci, sweep
 
 NAME = "advmdp_actions"
 ALGORITHMS = ("log_barrier_ftrl", "magnitude_reduced_ftrl", "linear_q_po")
@@ -101,14 +101,13 @@ class Config:
     num_rounds: int = 1_000  # K episodes (every run tuned to it)
     num_seeds: int = 64  # base instances per A (the same at every A: paired)
     fixed_rate_actions: tuple[int, ...] = (16,)  # diagnostic: A0-tuned eta at these A
-    eta_multipliers: tuple[float, ...] = (  # diagnostic: eta / eta_tuned(A0) at A0
-        1 / 8,
-        1 / 4,
-        1 / 2,
-        1.0,
-        2.0,
-        4.0,
-    )
+    # eta / eta_tuned(A): the A0 diagnostic sweep (copies) and, with tune_mixtures,
+    # the per-A sweep on the dominated-mixture family (must contain 1.0)
+    eta_multipliers: tuple[float, ...] = (1 / 4, 1 / 2, 1.0, 2.0, 4.0, 8.0)
+    tune_mixtures: bool = True  # the mixture family's runs are eta sweeps (one/A)
+    # the log-barrier on copies, eta tuned to A, with the ridge (and the bonus scale,
+    # tied to it) times these, through the exact A0 equivalence (one program)
+    ridge_multipliers: tuple[float, ...] = (1.0, 1 / 4, 1 / 16)
     curve_actions: int = 4  # the A of the right panel (regret against K)
     curve_instances: str = "random"  # right panel: 'random' linear_q_mdp, or 'family'
     curve_seeds: int = 16  # random instances of the right panel
@@ -118,14 +117,18 @@ class Config:
     seed: int = 0  # PRNG seed
 
 
-# 4 programs (compile-dominated): A = 2, 4 for the two source-paper learners; the right
-# panel reuses the family's A = 4 runs; no diagnostic, no MGR baseline.
+# 4 programs (compile-dominated): A = 2, 4 for the two source-paper learners, each a
+# 3-point learning-rate sweep on the dominated-mixture family (the tuned panel); the
+# right panel reuses the family's A = 4 runs; no copies, no diagnostic, no ridge
+# check, no MGR baseline.
 QUICK = Config(
     action_counts=(2, 4),
+    mixing=0.5,
     num_rounds=150,
     num_seeds=4,
     fixed_rate_actions=(),
-    eta_multipliers=(),
+    eta_multipliers=(1 / 2, 1.0, 2.0),
+    ridge_multipliers=(),
     second_mixing=None,
     curve_instances="family",
     algorithms=("log_barrier_ftrl", "magnitude_reduced_ftrl"),
@@ -182,23 +185,39 @@ def equivalent_multiplier(name: str, config: Config, num_actions: int, tuned_act
     return ratio
 
 
-def _rate_sweep(name: str, config: Config) -> dict:
-    """Final regret at A0 (the base instances, the same seeds) for the A0-tuned
-    learning rate times each of ``config.eta_multipliers``: one program per learner
-    (``experiments.runner.sweep``)."""
+def _family_sweep(
+    name: str,
+    config: Config,
+    num_actions: int,
+    mixing,
+    eta_multipliers,
+    ridge_multipliers=(1.0,),
+):
+    """``name`` on the family with ``num_actions`` actions for the learning rate tuned
+    to ``num_actions`` times each of ``eta_multipliers`` and the ridge (and the bonus
+    scale, tied to it by the tuning) times each of ``ridge_multipliers``: ONE program
+    per call (``experiments.runner.sweep``, the grid traced), the same seeds as the
+    plain runs. Returns the ``RunResult``; its grid is the Cartesian product, the eta
+    multiplier varying slowest."""
     tuning = lq.linear_q_parameters(
-        name, config.base_actions, config.horizon, config.feature_dim, config.num_rounds
+        name, num_actions, config.horizon, config.feature_dim, config.num_rounds
     )
-    rates = tuning.pop("learning_rate") * np.asarray(config.eta_multipliers)
-    result = sweep(
+    eta, ridge = tuning.pop("learning_rate"), tuning.pop("ridge")
+    bonus_per_ridge = tuning.pop("bonus_scale") / ridge
+    grid = grid_product(
+        learning_rate=eta * np.asarray(eta_multipliers, dtype=float),
+        ridge=ridge * np.asarray(ridge_multipliers, dtype=float),
+    )
+    grid["bonus_scale"] = bonus_per_ridge * grid["ridge"]
+    return sweep(
         getattr(lq, name),
-        _family_env(config, config.base_actions),
+        _family_env(config, num_actions, mixing),
         config.num_rounds,
         key=jax.random.key(config.seed),
-        grid={"learning_rate": rates},
+        grid=grid,
         static=dict(
             num_states=config.num_states,
-            num_actions=config.base_actions,
+            num_actions=num_actions,
             horizon=config.horizon,
             feature_dim=config.feature_dim,
             **tuning,
@@ -206,14 +225,86 @@ def _rate_sweep(name: str, config: Config) -> dict:
         num_seeds=config.num_seeds,
         record="log",
     )
+
+
+def _timing(result) -> dict:
     return {
-        "arrays": {f"eta_sweep/{name}/final_regret": result.metrics["regret"][..., -1]},
-        "timings": {
-            f"eta_sweep/{name}": {
-                "compile_s": round(result.compile_time, 3),
-                "run_s": round(result.wall_time, 3),
-            }
-        },
+        "compile_s": round(result.compile_time, 3),
+        "run_s": round(result.wall_time, 3),
+    }
+
+
+def _mixture_prefix(config: Config):
+    """The array prefix of the dominated-mixture family ('' when the main family is
+    mixtures, 'mix/' for the second one), or None without one."""
+    if config.mixing > 0:
+        return ""
+    return "mix/" if config.second_mixing is not None else None
+
+
+def tuning_key(config: Config, name: str, num_actions: int, prefix: str = "") -> str:
+    """The array of the learning-rate sweep ``[len(eta_multipliers), seeds]`` of
+    ``name`` at ``num_actions`` (at A0 the base instance's, shared by every mixing)."""
+    if num_actions == config.base_actions:
+        prefix = ""
+    return f"tuning/{prefix}A{num_actions}/{name}/final_regret"
+
+
+def tuned_finals(arrays: dict, config: Config, name: str, prefix: str):
+    """Final regret at the best learning rate per A, chosen on one half of the seeds
+    and evaluated on the other (held out: choosing and evaluating on the same seeds
+    would bias the tuned regret down by the selection).
+
+    Returns ``(multipliers [n_A], tuned [seeds/2, n_A], default [seeds/2, n_A])``:
+    the chosen ``eta / eta_tuned(A)``, the held-out finals at it and at multiplier 1
+    (the default tuning), on the same held-out seeds (paired)."""
+    multipliers = np.asarray(config.eta_multipliers, dtype=float)
+    default = int(np.flatnonzero(multipliers == 1.0)[0])
+    chosen, tuned, plain = [], [], []
+    for a in config.action_counts:
+        finals = np.asarray(arrays[tuning_key(config, name, a, prefix)])
+        half = finals.shape[1] // 2
+        best = int(np.argmin(np.mean(finals[:, :half], axis=1)))
+        chosen.append(multipliers[best])
+        tuned.append(finals[best, half:])
+        plain.append(finals[default, half:])
+    return np.asarray(chosen), np.stack(tuned, 1), np.stack(plain, 1)
+
+
+def _ridge_check(config: Config) -> dict:
+    """The log-barrier on copies with the learning rate tuned to A and a smaller ridge:
+    by the exact copy equivalence, the A-action learner on m = A / A0 copies is the
+    A0 learner at ``equivalent_multiplier`` times its tuned rate, so ONE program at
+    A0 over (equivalent multipliers) x ``ridge_multipliers`` gives every (A, ridge).
+    Array ``ridge/log_barrier_ftrl/final_regret`` ``[n_A, n_ridge, seeds]``."""
+    name = "log_barrier_ftrl"
+    equivalents = [
+        equivalent_multiplier(name, config, a, a) for a in config.action_counts
+    ]
+    result = _family_sweep(
+        name,
+        config,
+        config.base_actions,
+        None,
+        equivalents,
+        config.ridge_multipliers,
+    )
+    finals = np.asarray(result.metrics["regret"][..., -1]).reshape(
+        len(equivalents), len(config.ridge_multipliers), -1
+    )
+    for j, r in enumerate(config.ridge_multipliers):
+        mean, low, high = mean_ci(finals[:, j], axis=1)
+        print(
+            f"ridge x{r:<8g} {name} on copies, eta tuned to A = "
+            f"{list(config.action_counts)}: "
+            + ", ".join(
+                f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+                for m, lo, hi in zip(mean, low, high, strict=True)
+            )
+        )
+    return {
+        "arrays": {f"ridge/{name}/final_regret": finals},
+        "timings": {f"ridge/{name}": _timing(result)},
     }
 
 
@@ -253,6 +344,11 @@ def run_experiment(config: Config) -> dict:
         raise ValueError(
             "curve_instances='family' needs curve_actions in action_counts"
         )
+    if config.eta_multipliers and 1.0 not in config.eta_multipliers:
+        raise ValueError(
+            "eta_multipliers must contain 1.0 (the default tuning), got "
+            f"{config.eta_multipliers}"
+        )
     arrays, timings = {}, {}
 
     def collect(out):
@@ -273,33 +369,82 @@ def run_experiment(config: Config) -> dict:
             for a in config.action_counts
             if a != config.base_actions
         ]
+    mixture_prefix = _mixture_prefix(config)
+    multipliers = tuple(config.eta_multipliers)
     for prefix, num_actions, tuned, mixing in runs:
-        collect(
-            run_learners(
-                {n: _learner(n, config, num_actions, tuned) for n in names},
-                _family_env(config, num_actions, mixing),
-                config.num_rounds,
-                num_seeds=config.num_seeds,
-                seed=config.seed,
-                prefix=prefix,
-            )
+        family = prefix[: -len(f"A{num_actions}/")]
+        swept = bool(multipliers) and tuned == num_actions
+        swept = swept and (
+            num_actions == config.base_actions
+            or (config.tune_mixtures and family == mixture_prefix)
         )
+        if swept:
+            # one program per learner over the learning rates; the plain run is the
+            # multiplier-1 slice (the same seeds and learner, eta traced)
+            for n in names:
+                result = _family_sweep(n, config, num_actions, mixing, multipliers)
+                regret = np.asarray(result.metrics["regret"])
+                arrays[f"{prefix}{n}/regret"] = regret[multipliers.index(1.0)]
+                arrays[f"{prefix}rounds"] = result.rounds
+                arrays[tuning_key(config, n, num_actions, family)] = regret[..., -1]
+                timings[f"{prefix}{n}"] = _timing(result)
+        else:
+            collect(
+                run_learners(
+                    {n: _learner(n, config, num_actions, tuned) for n in names},
+                    _family_env(config, num_actions, mixing),
+                    config.num_rounds,
+                    num_seeds=config.num_seeds,
+                    seed=config.seed,
+                    prefix=prefix,
+                )
+            )
         for n in names:
             mean, low, high = mean_ci(arrays[f"{prefix}{n}/regret"][:, -1])
             print(
                 f"{prefix:16s} {n:24s} eta tuned for A = {tuned:3d}:"
                 f" final {mean:8.2f}  [{low:.2f}, {high:.2f}]"
             )
-    for n in names if config.eta_multipliers else ():
-        collect(_rate_sweep(n, config))
-        mean, low, high = mean_ci(arrays[f"eta_sweep/{n}/final_regret"], axis=1)
-        print(
-            f"{n:24s} at A0, eta / eta_tuned(A0) = {list(config.eta_multipliers)}: "
-            + ", ".join(
-                f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
-                for m, lo, hi in zip(mean, low, high, strict=True)
+            if swept:
+                mean, low, high = mean_ci(
+                    arrays[tuning_key(config, n, num_actions, family)], axis=1
+                )
+                print(
+                    f"{'':16s} {n:24s} eta / eta_tuned = {list(multipliers)}: "
+                    + ", ".join(
+                        f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+                        for m, lo, hi in zip(mean, low, high, strict=True)
+                    )
+                )
+    for n in names if multipliers else ():
+        # the A0 diagnostic (copies): the base instance's sweep
+        arrays[f"eta_sweep/{n}/final_regret"] = arrays[
+            tuning_key(config, n, config.base_actions)
+        ]
+    if multipliers and config.tune_mixtures and mixture_prefix is not None:
+        for n in names:
+            chosen, tuned_f, default_f = tuned_finals(arrays, config, n, mixture_prefix)
+            for label, values in (("default eta", default_f), ("tuned eta", tuned_f)):
+                mean, low, high = mean_ci(values)
+                print(
+                    f"held-out {label:12s} {n:24s} mixtures A = "
+                    f"{list(config.action_counts)}: "
+                    + ", ".join(
+                        f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+                        for m, lo, hi in zip(mean, low, high, strict=True)
+                    )
+                    + (f" (eta x {list(chosen)})" if label == "tuned eta" else "")
+                )
+            mean, low, high = mean_ci(tuned_f - tuned_f[:, :1])
+            print(
+                f"held-out tuned paired R(A) - R(A0) {n}: "
+                + ", ".join(
+                    f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+                    for m, lo, hi in zip(mean, low, high, strict=True)
+                )
             )
-        )
+    if config.ridge_multipliers and config.mixing == 0 and "log_barrier_ftrl" in names:
+        collect(_ridge_check(config))
     prefixes = [""] + (["mix/"] if config.second_mixing is not None else [])
     for n, prefix in ((n, q) for n in names for q in prefixes):
         mean, low, high = mean_ci(paired_differences(arrays, config, n, prefix))
@@ -346,12 +491,28 @@ def run_experiment(config: Config) -> dict:
 
 
 def plot(arrays: dict, config: Config, path) -> None:
-    diagnostic = bool(config.eta_multipliers)
+    # the A0 diagnostic places the family's runs by the copy equivalence: copies only
+    diagnostic = bool(config.eta_multipliers) and config.mixing == 0
+    mixture_prefix = _mixture_prefix(config)
+    tuned_panel = (
+        bool(config.eta_multipliers)
+        and config.tune_mixtures
+        and mixture_prefix is not None
+    )
+    ridge_key = "ridge/log_barrier_ftrl/final_regret"
     if diagnostic:
-        fig, axes = plt.subplots(2, 2, figsize=(14, 10))
-        left, middle, sens, right = axes.ravel()
+        fig, axes = plt.subplots(2, 3, figsize=(21, 10))
+        left, middle, tuned_ax, sens, ridge_ax, right = axes.ravel()
+        if not tuned_panel:
+            tuned_ax.axis("off")
+        if ridge_key not in arrays:
+            ridge_ax.axis("off")
     else:
-        fig, (left, middle, right) = plt.subplots(1, 3, figsize=(18, 4.9))
+        panels = 4 if tuned_panel else 3
+        fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.9))
+        left, middle, right = axes[0], axes[1], axes[-1]
+        tuned_ax = axes[2] if tuned_panel else None
+        ridge_ax = None
     actions = np.asarray(config.action_counts, dtype=float)
     kind = "copies" if config.mixing == 0 else f"mixtures (eps = {config.mixing:g})"
     if config.second_mixing is not None:
@@ -469,6 +630,11 @@ def plot(arrays: dict, config: Config, path) -> None:
         sens.grid(True, alpha=0.3)
         sens.legend(frameon=False, fontsize=8, loc="lower left")
 
+    if tuned_panel:
+        _plot_tuned(tuned_ax, arrays, config, mixture_prefix)
+    if ridge_ax is not None and ridge_key in arrays:
+        _plot_ridge(ridge_ax, arrays[ridge_key], config)
+
     a = config.curve_actions
     rounds = arrays["curve/rounds"]
     anchor = 0.0
@@ -494,6 +660,89 @@ def plot(arrays: dict, config: Config, path) -> None:
     right.grid(True, which="major", alpha=0.3)
     right.legend(frameon=False, fontsize=8, loc="upper left")
     plotting.save_figure(fig, path, legend_axes=[])
+
+
+def _log2_actions_axis(ax, config: Config, kind: str) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(config.action_counts, [str(a) for a in config.action_counts])
+    ax.set_xlabel(f"number of actions A (A0 = {config.base_actions} + {kind})")
+    ax.grid(True, alpha=0.3)
+
+
+def _plot_tuned(ax, arrays: dict, config: Config, prefix: str) -> None:
+    """Final regret against A on the dominated mixtures at the default learning rate
+    and at the best one per A (chosen on half the seeds, shown on the other half)."""
+    actions = np.asarray(config.action_counts, dtype=float)
+    mixing = config.mixing if prefix == "" else config.second_mixing
+    for i, name in enumerate(_family_names(config)):
+        color = plotting.COLORS[i]
+        chosen, tuned, default = tuned_finals(arrays, config, name, prefix)
+        plotting.band(
+            ax,
+            actions,
+            default,
+            label=f"{name}, default eta",
+            color=color,
+            marker="^",
+            ls="--",
+        )
+        plotting.band(
+            ax,
+            actions,
+            tuned,
+            label=f"{name}, best eta per A",
+            color=color,
+            marker="o",
+        )
+        for a, m, y in zip(actions, chosen, np.mean(tuned, 0), strict=True):
+            ax.annotate(
+                f"x{m:g}",
+                (a, y),
+                textcoords="offset points",
+                xytext=(4, -12 if i else 6),
+                fontsize=7,
+                color=color,
+            )
+    _log2_actions_axis(ax, config, f"dominated mixtures, eps = {mixing:g}")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(f"regret after K = {config.num_rounds} episodes")
+    half = config.num_seeds // 2
+    ax.set_title(
+        "dominated mixtures: learning rate tuned per A (labels: eta / default)\n"
+        f"chosen on {half} instances, shown on the other {config.num_seeds - half}"
+    )
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
+
+
+def _plot_ridge(ax, finals: np.ndarray, config: Config) -> None:
+    """The log-barrier on copies (eta tuned to A) for each ridge multiplier, against
+    A, with a sqrt(A / A0) reference from the smallest ridge's A0 value."""
+    actions = np.asarray(config.action_counts, dtype=float)
+    for j, r in enumerate(config.ridge_multipliers):
+        plotting.band(
+            ax,
+            actions,
+            finals[:, j].T,
+            label=f"ridge and bonus x {r:g}",
+            color=plotting.COLORS[j + 2],
+            marker="o",
+        )
+    smallest = int(np.argmin(config.ridge_multipliers))
+    start = float(np.mean(finals[0, smallest]))
+    plotting.reference(
+        ax,
+        actions,
+        start * np.sqrt(actions / actions[0]),
+        label="sqrt(A / A0) from the smallest ridge",
+    )
+    _log2_actions_axis(ax, config, "copies")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(f"regret after K = {config.num_rounds} episodes")
+    ax.set_title(
+        "log_barrier_ftrl on copies, eta tuned to A, smaller ridge\n"
+        "(the A0 learner at the equivalent learning rate: exact copy equivalence)"
+    )
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
 
 
 def main(argv=None):
