@@ -271,20 +271,32 @@ def test_clear_errors():
 @pytest.mark.slow
 def test_quick_script_runs_end_to_end(tmp_path):
     """The figure script on a tiny configuration: finite regrets, the paired difference
-    is 0 at the first A, the learning-rate sweep at multiplier 1 reproduces the A0 run
-    (same seeds, same learner), and the plot is written."""
+    is 0 at the first A, the mixtures' learning-rate sweep at multiplier 1 reproduces
+    a plain run of the default learner (same seeds, same learner), the tuned panel's
+    and the ridge check's arrays have their shapes, and the plot is written."""
+    from experiments.common import run_learners
+
     config = advmdp_actions.Config(
         action_counts=(2, 4),
         num_rounds=20,
-        num_seeds=2,
+        num_seeds=4,
         fixed_rate_actions=(4,),
         eta_multipliers=(0.5, 1.0),
+        ridge_multipliers=(1.0, 0.25),
         second_mixing=0.5,
         curve_instances="family",
         algorithms=("log_barrier_ftrl", "magnitude_reduced_ftrl"),
     )
     arrays = advmdp_actions.run_experiment(config)["arrays"]
-    for name in ("log_barrier_ftrl", "magnitude_reduced_ftrl"):
+    names = ("log_barrier_ftrl", "magnitude_reduced_ftrl")
+    plain = run_learners(
+        {n: advmdp_actions._learner(n, config, 4) for n in names},
+        advmdp_actions._family_env(config, 4, 0.5),
+        config.num_rounds,
+        num_seeds=config.num_seeds,
+        seed=config.seed,
+    )["arrays"]
+    for name in names:
         for prefix in ("", "mix/"):
             differences = advmdp_actions.paired_differences(
                 arrays, config, name, prefix
@@ -294,11 +306,18 @@ def test_quick_script_runs_end_to_end(tmp_path):
         assert np.all(np.isfinite(arrays[f"fixed_rate/A4/{name}/regret"]))
         # float32; the sweep traces eta, the run closes over it: rounding only
         np.testing.assert_allclose(
-            arrays[f"eta_sweep/{name}/final_regret"][1],
-            arrays[f"A2/{name}/regret"][:, -1],
+            arrays[f"mix/A4/{name}/regret"][:, -1],
+            plain[f"{name}/regret"][:, -1],
             rtol=1e-3,
             atol=1e-3,
         )
+        assert arrays[f"tuning/mix/A4/{name}/final_regret"].shape == (2, 4)
+        chosen, tuned, default = advmdp_actions.tuned_finals(
+            arrays, config, name, "mix/"
+        )
+        assert set(chosen) <= {0.5, 1.0} and tuned.shape == default.shape == (2, 2)
+    ridge = arrays["ridge/log_barrier_ftrl/final_regret"]
+    assert ridge.shape == (2, 2, 4) and np.all(np.isfinite(ridge))
     advmdp_actions.plot(arrays, config, tmp_path / "a.png")
     assert (tmp_path / "a.png").stat().st_size > 0
 
