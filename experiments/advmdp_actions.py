@@ -392,6 +392,10 @@ def run_experiment(config: Config) -> dict:
             "eta_multipliers must contain 1.0 (the default tuning), got "
             f"{config.eta_multipliers}"
         )
+    if config.eta_multipliers and config.base_actions not in config.action_counts:
+        raise ValueError(
+            "eta_multipliers needs base_actions in action_counts (the A0 sweep)"
+        )
     arrays, timings = {}, {}
 
     def collect(out):
@@ -476,7 +480,7 @@ def run_experiment(config: Config) -> dict:
                         f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
                         for m, lo, hi in zip(mean, low, high, strict=True)
                     )
-                    + (f" (eta x {list(chosen)})" if label == "tuned eta" else "")
+                    + (f" (eta x {chosen.tolist()})" if label == "tuned eta" else "")
                 )
             mean, low, high = mean_ci(tuned_f - tuned_f[:, :1])
             print(

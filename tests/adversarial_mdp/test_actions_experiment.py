@@ -266,6 +266,8 @@ def test_clear_errors():
         )
     with pytest.raises(ValueError, match="must contain 1.0"):
         advmdp_actions.run_experiment(advmdp_actions.Config(eta_multipliers=(0.5, 2.0)))
+    with pytest.raises(ValueError, match="base_actions in action_counts"):
+        advmdp_actions.run_experiment(advmdp_actions.Config(action_counts=(4, 8)))
 
 
 @pytest.mark.slow
