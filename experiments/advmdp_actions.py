@@ -5,7 +5,8 @@ log-barrier and for exponential weights on the magnitude-reduced estimator (mean
 of both and of the K^{2/3} baseline of Luo, Wei and Lee with K^{1/2} and K^{2/3}
 references and the fitted slopes.
 
-Instances (top row and bottom left): ``envs.adversarial_mdp_actions.action_family_mdp``.
+Instances (top left, top middle, bottom left):
+``envs.adversarial_mdp_actions.action_family_mdp``.
 Each seed draws ONE base linear-Q instance with A0 = 2 actions (H = 3 layers of S = 3
 states, d = 4 simplex features, switching losses in weight space) and the instance at A
 = 2, 4, 8, 16 is that base instance with A - A0 exact copies of its actions (the same
@@ -13,8 +14,9 @@ features, hence the same losses, transitions and Q-values). The best fixed polic
 hindsight and its value are the base instance's at every A (tested exactly), so a change
 of regret with A is the algorithm's, not the instance's; the same seed gives the same
 base instance at every A (paired). Dashed: the same with the extra actions dominated
-mixtures ``(1 - eps) e_b + eps / A0`` of the base actions (eps = 0.5; distinct actions,
-never better than the best base action: the comparator is again the base instance's).
+mixtures ``(1 - eps) e_b + eps / A0`` of the base actions (eps = 0.5; never better
+than the best base action: the comparator is again the base instance's; only A0 of
+them are distinct, see below).
 Each run is tuned to K and A by
 ``algorithms.adversarial_mdp.linear_q.linear_q_parameters`` (the paper's A-dependence:
 ``eta ~ sqrt(A ln K)`` for the log-barrier, ``eta ~ sqrt(ln A)`` for exponential
@@ -48,9 +50,12 @@ Compile-dominated (one program per algorithm and A): the full run compiles 20 pr
 (2 learning-rate sweeps at A0 that are also the A = 2 runs and the diagnostic, 6 runs
 with copies, 2 with the A0 learning rate, 6 learning-rate sweeps on mixtures, 1 ridge
 check, 3 for the K-panel). The previous version (21 programs, no per-A sweeps) took
-about 8.5 minutes under a load average of 4-5 on the 2 cores; this one TIMING_FULL.
+about 8.5 minutes under a load average of 4-5 on the 2 cores; this one was not
+timed (not run to the end: see the measured section).
 The quick one has the same 4 programs as before, now 3-point learning-rate sweeps on
-the mixtures (the copies, the diagnostic and the ridge check are off): TIMING_QUICK.
+the mixtures (the copies, the diagnostic and the ridge check are off): 81.8 s of CPU
+against 78.9 s for the previous quick run, measured side by side (wall times were
+meaningless at a load average near 20).
 
 Expected (the theorems): the log-barrier's regret grows with A (its regulariser costs
 A log K / eta, tuned regret ~ sqrt(A K)); the magnitude-reduced estimator's only like
