@@ -167,6 +167,59 @@ def test_log_barrier_on_copies_is_the_base_log_barrier_with_eta_over_m():
         np.testing.assert_allclose(hedge, lq._hedge_policy(cumulative, eta), atol=1e-14)
 
 
+def test_mixture_family_is_copies_of_a0_mixtures_and_hedge_sees_a_prior():
+    """The dominated-mixture family has only A0 distinct extra actions: at A = A0 + j
+    A0 it is the 2 A0-action instance with j copies of each mixture. Copies have
+    identical estimates, so exponential weights with A actions puts on each group of
+    n copies the mass of the 2 A0-action exponential weights with prior weights n
+    (same eta: a regulariser cost ln(1 / prior of the best action) = ln A), and the
+    magnitude-reduced estimate of a copy is the grouped learner's (the centre
+    depends on the group masses only). So on this family the A-dependence cannot
+    come through the estimator: the A-figure's tuned panel reads it."""
+    e16 = extension_matrix(A0, 16, 0.5)
+    np.testing.assert_array_equal(e16[:, 2 * A0 :], np.tile(e16[:, A0 : 2 * A0], 6))
+    with jax.enable_x64(True):
+        distinct = 2 * A0
+        groups = np.concatenate([np.arange(distinct), A0 + np.arange(12) % A0])
+        g = np.eye(distinct)[groups].T  # [distinct, 16] group membership
+        counts = g.sum(1)
+        np.testing.assert_array_equal(counts, [1, 1, 7, 7])
+        cumulative = jax.random.normal(jax.random.key(3), (H, S, distinct)) * 3.0
+        eta = 0.4
+        aggregate = np.asarray(lq._hedge_policy(cumulative @ jnp.asarray(g), eta)) @ g.T
+        want = jax.nn.softmax(-eta * cumulative + np.log(counts)[None, None], axis=-1)
+        np.testing.assert_allclose(aggregate, want, rtol=0, atol=1e-14)
+        q = jax.random.normal(jax.random.key(4), (H, S, distinct)) * 20.0
+        group_policy = jnp.asarray(want)
+        policy16 = (group_policy / counts[None, None]) @ jnp.asarray(g)
+        tilde16 = lq.magnitude_reduced_estimates(q @ jnp.asarray(g), policy16, eta)
+        tilde = lq.magnitude_reduced_estimates(q, group_policy, eta)
+        np.testing.assert_allclose(tilde16, tilde @ jnp.asarray(g), atol=1e-12)
+        assert np.any(np.asarray(q - tilde) != 0)  # the truncation is active
+
+
+def test_tuned_finals_chooses_on_one_half_and_reports_the_other():
+    """The best learning rate per A is chosen on the first half of the seeds and its
+    regret read on the second half (no selection bias); the default column is the
+    multiplier-1 row on the same held-out seeds."""
+    config = advmdp_actions.Config(
+        action_counts=(2, 4), num_seeds=4, eta_multipliers=(0.5, 1.0, 2.0)
+    )
+    sweep2 = np.array([[9.0, 9.0, 1.0, 2.0], [5.0, 5.0, 3.0, 4.0], [7.0, 7.0, 0, 0]])
+    sweep4 = np.array([[1.0, 1.0, 8.0, 8.0], [4.0, 4.0, 6.0, 6.0], [2.0, 2.0, 0, 0]])
+    arrays = {
+        "tuning/A2/x/final_regret": sweep2,
+        "tuning/mix/A4/x/final_regret": sweep4,
+    }
+    chosen, tuned, default = advmdp_actions.tuned_finals(arrays, config, "x", "mix/")
+    np.testing.assert_array_equal(chosen, [1.0, 0.5])
+    np.testing.assert_array_equal(tuned, [[3.0, 8.0], [4.0, 8.0]])
+    np.testing.assert_array_equal(default, [[3.0, 6.0], [4.0, 6.0]])
+    assert advmdp_actions.tuning_key(config, "x", 2, "mix/") == (
+        "tuning/A2/x/final_regret"
+    )
+
+
 def test_paired_differences_closed_form():
     """Per-instance differences from the first A; the second mixing's A0 column is
     the base run (the family at A = A0 is the base instance for every mixing)."""
@@ -211,25 +264,41 @@ def test_clear_errors():
         advmdp_actions.run_experiment(
             advmdp_actions.Config(curve_instances="family", action_counts=(2,))
         )
+    with pytest.raises(ValueError, match="must contain 1.0"):
+        advmdp_actions.run_experiment(advmdp_actions.Config(eta_multipliers=(0.5, 2.0)))
+    with pytest.raises(ValueError, match="base_actions in action_counts"):
+        advmdp_actions.run_experiment(advmdp_actions.Config(action_counts=(4, 8)))
 
 
 @pytest.mark.slow
 def test_quick_script_runs_end_to_end(tmp_path):
     """The figure script on a tiny configuration: finite regrets, the paired difference
-    is 0 at the first A, the learning-rate sweep at multiplier 1 reproduces the A0 run
-    (same seeds, same learner), and the plot is written."""
+    is 0 at the first A, the mixtures' learning-rate sweep at multiplier 1 reproduces
+    a plain run of the default learner (same seeds, same learner), the tuned panel's
+    and the ridge check's arrays have their shapes, and the plot is written."""
+    from experiments.common import run_learners
+
     config = advmdp_actions.Config(
         action_counts=(2, 4),
         num_rounds=20,
-        num_seeds=2,
+        num_seeds=4,
         fixed_rate_actions=(4,),
         eta_multipliers=(0.5, 1.0),
+        ridge_multipliers=(1.0, 0.25),
         second_mixing=0.5,
         curve_instances="family",
         algorithms=("log_barrier_ftrl", "magnitude_reduced_ftrl"),
     )
     arrays = advmdp_actions.run_experiment(config)["arrays"]
-    for name in ("log_barrier_ftrl", "magnitude_reduced_ftrl"):
+    names = ("log_barrier_ftrl", "magnitude_reduced_ftrl")
+    plain = run_learners(
+        {n: advmdp_actions._learner(n, config, 4) for n in names},
+        advmdp_actions._family_env(config, 4, 0.5),
+        config.num_rounds,
+        num_seeds=config.num_seeds,
+        seed=config.seed,
+    )["arrays"]
+    for name in names:
         for prefix in ("", "mix/"):
             differences = advmdp_actions.paired_differences(
                 arrays, config, name, prefix
@@ -239,11 +308,18 @@ def test_quick_script_runs_end_to_end(tmp_path):
         assert np.all(np.isfinite(arrays[f"fixed_rate/A4/{name}/regret"]))
         # float32; the sweep traces eta, the run closes over it: rounding only
         np.testing.assert_allclose(
-            arrays[f"eta_sweep/{name}/final_regret"][1],
-            arrays[f"A2/{name}/regret"][:, -1],
+            arrays[f"mix/A4/{name}/regret"][:, -1],
+            plain[f"{name}/regret"][:, -1],
             rtol=1e-3,
             atol=1e-3,
         )
+        assert arrays[f"tuning/mix/A4/{name}/final_regret"].shape == (2, 4)
+        chosen, tuned, default = advmdp_actions.tuned_finals(
+            arrays, config, name, "mix/"
+        )
+        assert set(chosen) <= {0.5, 1.0} and tuned.shape == default.shape == (2, 2)
+    ridge = arrays["ridge/log_barrier_ftrl/final_regret"]
+    assert ridge.shape == (2, 2, 4) and np.all(np.isfinite(ridge))
     advmdp_actions.plot(arrays, config, tmp_path / "a.png")
     assert (tmp_path / "a.png").stat().st_size > 0
 
