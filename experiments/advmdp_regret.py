@@ -28,10 +28,11 @@ import dataclasses
 import matplotlib.pyplot as plt
 import numpy as np
 
-from algorithms.adversarial_mdp import ALGORITHMS, REQUIREMENTS
+from algorithms.adversarial_mdp import ALGORITHMS, LINEAR_Q_FEATURE_DIM, REQUIREMENTS
 from envs.adversarial_mdp import LOSS_SEQUENCES
 from experiments import plotting
 from experiments.advmdp_common import (
+    RATES_ISSUE_FIGURE_1,
     fitted_slope,
     plot_rate_references,
     run_on_sequence,
@@ -41,41 +42,82 @@ from experiments.common import drive, script_main
 NAME = "advmdp_regret"
 
 
-# The tabular learners (the linear-Q ones run on linear-Q instances; their K-curves
-# are in experiments.advmdp_actions; pass them with --algorithms).
+# The tabular learners (top row) and the linear-Q learners with a simulator (bottom
+# row, on linear-Q instances of the same loss sequence: ``REQUIREMENTS`` gives them
+# ``feature_dim``). Any registered name can be passed with --algorithms; the ones
+# that need ``feature_dim`` go to the bottom row.
 TABULAR = tuple(n for n in ALGORITHMS if "feature_dim" not in REQUIREMENTS[n])
+LINEAR_Q = ("linear_q_po", "log_barrier_ftrl", "magnitude_reduced_ftrl")
+
+
+def is_linear(name: str) -> bool:
+    """Whether ``name`` runs on linear-Q instances (the figure's bottom row)."""
+    return "feature_dim" in REQUIREMENTS[name]
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    sequences: tuple[str, ...] = tuple(LOSS_SEQUENCES)  # loss sequences (one panel)
+    sequences: tuple[str, ...] = tuple(LOSS_SEQUENCES)  # loss sequences (one column)
     num_states: int = 3  # S states per layer
     num_actions: int = 3  # A actions
     horizon: int = 3  # H layers
     num_rounds: int = 2_000  # K episodes (each algorithm tuned to it)
     num_seeds: int = 16  # random instances (transitions and losses) per algorithm
-    algorithms: tuple[str, ...] = TABULAR  # which algorithms to run (any registered)
+    algorithms: tuple[str, ...] = (*TABULAR, *LINEAR_Q)  # any registered names
+    # loss sequences of the linear-Q row (None: the same as ``sequences``)
+    linear_sequences: tuple[str, ...] | None = None
     seed: int = 0  # PRNG seed
 
 
-QUICK = Config(sequences=("switching", "ftl_trap"), num_rounds=300, num_seeds=8)
+# The linear-Q row on one sequence only (3 more programs of about 10 s compile each).
+QUICK = Config(
+    sequences=("switching", "ftl_trap"),
+    num_rounds=300,
+    num_seeds=8,
+    linear_sequences=("switching",),
+)
+
+
+def groups(config: Config) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """The figure's rows: ``(title, algorithms, loss sequences)``, empty rows left
+    out."""
+    linear_sequences = (
+        config.sequences if config.linear_sequences is None else config.linear_sequences
+    )
+    for losses in (*config.sequences, *linear_sequences):
+        if losses not in LOSS_SEQUENCES:
+            raise ValueError(
+                f"unknown loss sequence {losses!r}; choose from {list(LOSS_SEQUENCES)}"
+            )
+    tabular = tuple(n for n in config.algorithms if not is_linear(n))
+    linear = tuple(n for n in config.algorithms if is_linear(n))
+    rows = [
+        ("tabular", tabular, tuple(config.sequences)),
+        (
+            f"linear-Q, d = {LINEAR_Q_FEATURE_DIM}, simulator",
+            linear,
+            tuple(linear_sequences),
+        ),
+    ]
+    return [row for row in rows if row[1] and row[2]]
 
 
 def run_experiment(config: Config) -> dict:
     arrays, timings = {}, {}
-    for losses in config.sequences:
-        out = run_on_sequence(
-            config.algorithms,
-            losses,
-            num_states=config.num_states,
-            num_actions=config.num_actions,
-            horizon=config.horizon,
-            num_episodes=config.num_rounds,
-            num_seeds=config.num_seeds,
-            seed=config.seed,
-        )
-        arrays.update(out["arrays"])
-        timings.update(out["timings"])
+    for _, names, sequences in groups(config):
+        for losses in sequences:
+            out = run_on_sequence(
+                names,
+                losses,
+                num_states=config.num_states,
+                num_actions=config.num_actions,
+                horizon=config.horizon,
+                num_episodes=config.num_rounds,
+                num_seeds=config.num_seeds,
+                seed=config.seed,
+            )
+            arrays.update(out["arrays"])
+            timings.update(out["timings"])
     rounds = arrays["rounds"]
     for key, regret in arrays.items():
         if key.endswith("/regret"):
@@ -87,36 +129,49 @@ def run_experiment(config: Config) -> dict:
 
 def plot(arrays: dict, config: Config, path) -> None:
     rounds = arrays["rounds"]
-    num = len(config.sequences)
-    cols = min(num, 2)
-    rows = -(-num // cols)
+    rows = groups(config)
+    columns = list(dict.fromkeys(s for _, _, seqs in rows for s in seqs))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(6.5 * cols, 4.8 * rows), squeeze=False
+        len(rows),
+        len(columns),
+        figsize=(5.4 * len(columns), 4.6 * len(rows)),
+        squeeze=False,
     )
-    for ax, losses in zip(axes.ravel(), config.sequences, strict=False):
-        anchor = None
-        for i, name in enumerate(config.algorithms):
-            regret = arrays[f"{losses}/{name}/regret"]
-            slope = fitted_slope(rounds, regret)
-            plotting.band(
-                ax,
-                rounds,
-                regret,
-                label=f"{name} (slope {slope:.2f})",
-                color=plotting.COLORS[i % len(plotting.COLORS)],
+    for (group, names, sequences), row in zip(rows, axes, strict=True):
+        for ax, losses in zip(row, columns, strict=True):
+            if losses not in sequences:
+                ax.set_visible(False)
+                continue
+            anchor = 0.0
+            for name in names:
+                regret = arrays[f"{losses}/{name}/regret"]
+                slope = fitted_slope(rounds, regret)
+                plotting.band(
+                    ax,
+                    rounds,
+                    regret,
+                    label=f"{name} (slope {slope:.2f})",
+                    color=plotting.COLORS[
+                        config.algorithms.index(name) % len(plotting.COLORS)
+                    ],
+                )
+                anchor = max(anchor, float(np.mean(regret[:, -1])))
+            plot_rate_references(ax, rounds, anchor, RATES_ISSUE_FIGURE_1)
+            ax.set_xlabel("episode K")
+            ax.set_ylabel("regret vs best fixed policy")
+            ax.set_title(
+                f"{losses} losses, {group}\n(H={config.horizon}, "
+                f"S={config.num_states}, A={config.num_actions}), "
+                f"{config.num_seeds} instances",
+                fontsize=10,
             )
-            anchor = max(anchor or 0.0, float(np.mean(regret[:, -1])))
-        plot_rate_references(ax, rounds, anchor)
-        ax.set_xlabel("episode K")
-        ax.set_ylabel("regret vs best fixed policy")
-        ax.set_title(
-            f"{losses} losses (H={config.horizon}, S={config.num_states}, "
-            f"A={config.num_actions}), {config.num_seeds} instances"
-        )
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
-    for ax in axes.ravel()[num:]:
-        ax.set_visible(False)
+            ax.grid(True, which="major", alpha=0.3)
+            ax.legend(fontsize=7, frameon=False, loc="upper left")
+    fig.suptitle(
+        "regret vs K of a run tuned to K (mean, 95% band); "
+        "fitted slope on the last decade",
+        fontsize=11,
+    )
     plotting.save_figure(fig, path, legend_axes=[])
 
 

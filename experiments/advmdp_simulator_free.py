@@ -42,14 +42,21 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
 from algorithms.adversarial_mdp import simulator_free as sf
 from envs.adversarial_linear_mdp import adversarial_linear_mdp
+from envs.adversarial_mdp import LOSS_SEQUENCES
 from experiments import plotting
-from experiments.advmdp_common import fitted_slope
-from experiments.common import drive, run_learners, script_main
+from experiments.advmdp_common import (
+    RATES_SIMULATOR_FREE,
+    fitted_slope,
+    plot_rate_references,
+)
+from experiments.common import drive, script_main
+from experiments.runner import mean_ci, sweep
 
 NAME = "advmdp_simulator_free"
 ALGORITHMS = ("simulator_free_po", "simulator_free_mgr_po")
@@ -62,120 +69,163 @@ LABELS = {
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    horizons: tuple[int, ...] = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000)  # K
+    horizons: tuple[int, ...] = (1_000, 2_000, 4_000, 8_000, 16_000)  # K
     num_states: int = 4  # S states per layer
     num_actions: int = 3  # A actions
     horizon: int = 3  # H layers
     feature_dim: int = 4  # d features
     feature_concentration: float = 0.3  # Dirichlet concentration of the features
-    losses: str = "stochastic"  # loss sequence (in weight space)
+    sequences: tuple[str, ...] = tuple(LOSS_SEQUENCES)  # loss sequences (one panel)
     num_seeds: int = 16  # random instances per point
     algorithms: tuple[str, ...] = ALGORITHMS  # learners (the uniform policy always)
     seed: int = 0  # PRNG seed (instances and episodes)
 
 
-# 3 compiled programs (compile-dominated): the MGR learner is left out of the quick run.
-QUICK = Config(horizons=(250, 1_000), num_seeds=4, algorithms=("simulator_free_po",))
+# One compiled program per sequence (the MGR learner is left out of the quick run).
+QUICK = Config(
+    horizons=(250, 1_000),
+    num_seeds=4,
+    sequences=("stochastic", "switching"),
+    algorithms=("simulator_free_po",),
+)
 
 
-def run_experiment(config: Config) -> dict:
-    shape = (config.num_states, config.num_actions, config.horizon)
+def tuned_grid(name: str, config: Config, horizons, uniform: bool = False) -> dict:
+    """``simulator_free_parameters`` of ``name`` for every K of ``horizons`` as a
+    sweep grid (name -> array over K). With ``uniform`` one more point is appended:
+    the largest K's tuning with exploration 1, whose policy ``0 * softmax + 1 / A`` is
+    exactly the uniform policy every episode (tested against
+    ``simulator_free.uniform_policy``)."""
+    points = [
+        sf.simulator_free_parameters(
+            name, config.num_actions, config.horizon, config.feature_dim, k
+        )
+        for k in horizons
+    ]
+    if uniform:
+        points.append({**points[-1], "exploration": 1.0})
+    return {key: np.asarray([p[key] for p in points]) for key in points[0]}
+
+
+def run_sequence(config: Config, losses: str) -> dict:
+    """Every learner on ``losses``, each K its own tuning, as ONE program per learner
+    (``experiments.runner.sweep`` over the K-tuned hyperparameters, run for the largest
+    K and read at each K: the losses and the per-episode keys do not depend on the
+    horizon, so the regret at K of the run tuned to K is that of a run of length K).
+    The first learner's sweep also carries the uniform policy (see ``tuned_grid``).
+
+    Returns ``{"arrays": {f"{losses}/{name}/regret": [seeds, len(horizons)]},
+    "timings": {...}}`` with ``name`` in ``config.algorithms`` and ``"uniform"``."""
     env = adversarial_linear_mdp(
-        *shape,
+        config.num_states,
+        config.num_actions,
+        config.horizon,
         config.feature_dim,
-        losses=config.losses,
+        losses=losses,
         feature_concentration=config.feature_concentration,
     )
     horizons = sorted(config.horizons)
-    arrays = {"horizons": np.asarray(horizons)}
-    timings = {}
-    for k in horizons:
-        learners = {
-            name: getattr(sf, name)(
-                *shape,
-                config.feature_dim,
-                **sf.simulator_free_parameters(
-                    name, config.num_actions, config.horizon, config.feature_dim, k
-                ),
-            )
-            for name in config.algorithms
-        }
-        out = run_learners(
-            learners,
+    index = np.arange(len(horizons))
+    arrays, timings = {}, {}
+    for i, name in enumerate(config.algorithms):
+        result = sweep(
+            getattr(sf, name),
             env,
-            k,
+            horizons[-1],
+            key=jax.random.key(config.seed),
+            grid=tuned_grid(name, config, horizons, uniform=i == 0),
+            static=dict(
+                num_states=config.num_states,
+                num_actions=config.num_actions,
+                horizon=config.horizon,
+                feature_dim=config.feature_dim,
+            ),
             num_seeds=config.num_seeds,
-            seed=config.seed,
-            record=[k],
-            prefix=f"K{k}/",
+            record=horizons,
         )
-        for name in config.algorithms:
-            arrays.setdefault(f"{name}/regret", []).append(
-                out["arrays"][f"K{k}/{name}/regret"][..., -1]
-            )
+        regret = np.asarray(result.metrics["regret"])  # [G, seeds, len(horizons)]
+        arrays[f"{losses}/{name}/regret"] = regret[index, :, index].T
+        if i == 0:
+            arrays[f"{losses}/uniform/regret"] = regret[-1]
+        timings[f"{losses}/{name}"] = {
+            "compile_s": round(result.compile_time, 3),
+            "run_s": round(result.wall_time, 3),
+        }
+    return {"arrays": arrays, "timings": timings}
+
+
+def run_experiment(config: Config) -> dict:
+    if not config.algorithms:
+        raise ValueError("at least one simulator-free learner is needed")
+    horizons = np.asarray(sorted(config.horizons))
+    arrays = {"horizons": horizons}
+    timings = {}
+    for losses in config.sequences:
+        out = run_sequence(config, losses)
+        arrays.update(out["arrays"])
         timings.update(out["timings"])
-    out = run_learners(
-        {"uniform": sf.uniform_policy(*shape)},
-        env,
-        horizons[-1],
-        num_seeds=config.num_seeds,
-        seed=config.seed,
-        record=horizons,
-    )
-    arrays["uniform/regret"] = out["arrays"]["uniform/regret"]
-    timings.update(out["timings"])
-    for name in config.algorithms:
-        arrays[f"{name}/regret"] = np.stack(arrays[f"{name}/regret"], axis=-1)
-    for name in (*config.algorithms, "uniform"):
-        regret = np.asarray(arrays[f"{name}/regret"])
-        arrays[f"{name}/slope"] = np.asarray(
-            fitted_slope(np.asarray(horizons), regret, low_fraction=0.0)
-        )
-        print(
-            f"{name}: regret {np.mean(regret[:, -1]):.1f} at K = {horizons[-1]}, "
-            f"fitted slope {float(arrays[f'{name}/slope']):.2f}"
-        )
+        for name in (*config.algorithms, "uniform"):
+            regret = arrays[f"{losses}/{name}/regret"]
+            slope = fitted_slope(horizons, regret, low_fraction=0.0)
+            arrays[f"{losses}/{name}/slope"] = np.asarray(slope)
+            print(
+                f"{losses:10s} {name:22s} regret at K = {list(horizons)}: "
+                + ", ".join(f"{r:.0f}" for r in np.mean(regret, axis=0))
+                + f"; fitted slope {slope:.2f}"
+            )
+        if set(ALGORITHMS) <= set(config.algorithms):
+            difference = (
+                arrays[f"{losses}/simulator_free_mgr_po/regret"]
+                - arrays[f"{losses}/simulator_free_po/regret"]
+            )
+            mean, low, high = mean_ci(difference)
+            print(
+                f"{losses:10s} paired MGR - empirical inverse: "
+                + ", ".join(
+                    f"{m:.0f} [{lo:.0f}, {hi:.0f}]"
+                    for m, lo, hi in zip(mean, low, high, strict=True)
+                )
+            )
     return {"arrays": arrays, "timings": timings}
 
 
 def plot(arrays: dict, config: Config, path) -> None:
     k = np.asarray(arrays["horizons"], np.float64)
-    fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    names = (*config.algorithms, "uniform")
-    for i, name in enumerate(names):
-        slope = float(arrays[f"{name}/slope"])
-        plotting.band(
-            ax,
-            k,
-            arrays[f"{name}/regret"],
-            label=f"{LABELS.get(name, name)}: fitted slope {slope:.2f}",
-            color=plotting.COLORS[i],
-            marker="o",
-        )
-    anchor = float(np.mean(arrays[f"{config.algorithms[0]}/regret"][:, -1]))
-    for power, label, shade in (
-        (8 / 9, "K^{8/9}", "0.2"),
-        (14 / 15, "K^{14/15}", "0.6"),
-    ):
-        plotting.reference(
-            ax,
-            k,
-            anchor * (k / k[-1]) ** power,
-            label=f"${label}$ reference",
-            color=shade,
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("number of episodes K (each point tuned to its K)")
-    ax.set_ylabel("regret against the best fixed policy")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.set_title(
-        f"simulator-free linear MDP ({config.losses} losses, bandit): H = "
-        f"{config.horizon}, S = {config.num_states}, A = {config.num_actions}, "
-        f"d = {config.feature_dim}, {config.num_seeds} instances",
-        fontsize=9,
+    num = len(config.sequences)
+    cols = min(num, 2)
+    rows = -(-num // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(7.0 * cols, 5.0 * rows), squeeze=False
     )
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    names = (*config.algorithms, "uniform")
+    for ax, losses in zip(axes.ravel(), config.sequences, strict=False):
+        for i, name in enumerate(names):
+            slope = float(arrays[f"{losses}/{name}/slope"])
+            plotting.band(
+                ax,
+                k,
+                arrays[f"{losses}/{name}/regret"],
+                label=f"{LABELS.get(name, name)}: fitted slope {slope:.2f}",
+                color=plotting.COLORS[i],
+                marker="o",
+            )
+        anchor = float(
+            np.mean(arrays[f"{losses}/{config.algorithms[0]}/regret"][:, -1])
+        )
+        plot_rate_references(ax, k, anchor, RATES_SIMULATOR_FREE)
+        ax.set_xlabel("number of episodes K (each point tuned to its K)")
+        ax.set_ylabel("regret against the best fixed policy")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_title(f"{losses} losses", fontsize=10)
+        ax.legend(fontsize=8, frameon=False, loc="upper left")
+    for ax in axes.ravel()[num:]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"simulator-free linear MDPs (bandit feedback): H = {config.horizon}, "
+        f"S = {config.num_states}, A = {config.num_actions}, d = "
+        f"{config.feature_dim}, {config.num_seeds} instances; mean and 95% band",
+        fontsize=11,
+    )
     plotting.save_figure(fig, path, legend_axes=[])
 
 
