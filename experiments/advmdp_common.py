@@ -68,7 +68,11 @@ def fitted_slope(rounds: np.ndarray, regret: np.ndarray, low_fraction=0.1) -> fl
 
 # Reference rates of the family's figures: (power of K, label, grey shade).
 RATES_SQRT_TWO_THIRDS = ((1 / 2, "K^{1/2}", "0.2"), (2 / 3, "K^{2/3}", "0.6"))
-RATES_ISSUE_FIGURE_1 = (*RATES_SQRT_TWO_THIRDS, (8 / 9, "K^{8/9}", "0.75"))
+RATES_ISSUE_FIGURE_1 = (
+    (1 / 2, "K^{1/2}", "0.1"),
+    (2 / 3, "K^{2/3}", "0.45"),
+    (8 / 9, "K^{8/9}", "0.7"),
+)
 RATES_SIMULATOR_FREE = ((8 / 9, "K^{8/9}", "0.2"), (14 / 15, "K^{14/15}", "0.6"))
 
 

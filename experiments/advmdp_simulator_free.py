@@ -169,7 +169,7 @@ def run_experiment(config: Config) -> dict:
             slope = fitted_slope(horizons, regret, low_fraction=0.0)
             arrays[f"{losses}/{name}/slope"] = np.asarray(slope)
             print(
-                f"{losses:10s} {name:22s} regret at K = {list(horizons)}: "
+                f"{losses:10s} {name:22s} regret at K = {horizons.tolist()}: "
                 + ", ".join(f"{r:.0f}" for r in np.mean(regret, axis=0))
                 + f"; fitted slope {slope:.2f}"
             )
