@@ -36,14 +36,19 @@ the slope fitted on the last decade, K^{2/3} baseline / log-barrier FTRL /
 magnitude-reduced): switching 240 / 146 / 158 (slopes 0.76 / 0.63 / 0.65), drifting
 182 / 116 / 138 (0.81 / 0.71 / 0.74), stochastic 168 / 152 / 146 (0.89 / 0.91 /
 0.90), FTL trap 286 / 219 / 229 (0.74 / 0.71 / 0.72). The two source-paper learners
-are level with each other on every sequence (their 95% intervals overlap); the
-baseline is above both on switching (95% intervals disjoint) and above on drifting
-and the FTL trap by less than the spread; on stochastic all three are level. At this
+are level with each other on every sequence (their 95% intervals overlap). The
+baseline has the highest mean on switching, drifting and the FTL trap (its 95%
+interval is disjoint from both on switching, from the log-barrier's on drifting, and
+overlaps both on the FTL trap); on stochastic all three are level. At this
 K the slopes (0.63-0.91) are pre-asymptotic: the figure does not show the sqrt(K)
-against K^{2/3} separation of the bounds. The linear-Q row alone (12 programs) took
-about 360 s of CPU time (23 minutes of wall time under a load average of 15-30 on 2
-shared cores). Top row: the tabular learners and their configuration are unchanged
-(numbers in the README). --quick: the added program took about 20 s of CPU time (all
+against K^{2/3} separation of the bounds. Top row (the tabular learners, unchanged;
+same numbers as the previous one-row figure up to about 1%): final regret O-REPS
+60-79 (slopes 0.12-0.28), O-REPS bandit 140-270 (0.31-0.58), policy optimization
+119-278 (0.19-0.59), UOB-REPS 255-436 (0.49-0.78), dilated-bonus PO 493-733
+(0.73-0.93, still in its exploration phase at this K). The full run took about 660 s
+of CPU time (32 programs; the tabular row 300 s, the linear-Q row 360 s), run here as
+parallel per-sequence processes (about 23 minutes of wall time under a load average
+of 15-30 on 2 shared cores). --quick: the added program took about 20 s of CPU time (all
 three linear-Q learners: 66 s, so --quick runs one).
 """
 
@@ -74,6 +79,11 @@ NAME = "advmdp_regret"
 # that need ``feature_dim`` go to the bottom row.
 TABULAR = tuple(n for n in ALGORITHMS if "feature_dim" not in REQUIREMENTS[n])
 LINEAR_Q = ("linear_q_po", "log_barrier_ftrl", "magnitude_reduced_ftrl")
+
+
+# One colour per algorithm across both rows; tab10's grey is left out (the
+# references are grey).
+PALETTE = tuple(c for i, c in enumerate(plotting.COLORS) if i != 7)
 
 
 def is_linear(name: str) -> bool:
@@ -179,9 +189,7 @@ def plot(arrays: dict, config: Config, path) -> None:
                     rounds,
                     regret,
                     label=f"{name} (slope {slope:.2f})",
-                    color=plotting.COLORS[
-                        config.algorithms.index(name) % len(plotting.COLORS)
-                    ],
+                    color=PALETTE[config.algorithms.index(name) % len(PALETTE)],
                 )
                 anchor = max(anchor, float(np.mean(regret[:, -1])))
             plot_rate_references(ax, rounds, anchor, RATES_ISSUE_FIGURE_1)
