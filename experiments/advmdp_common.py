@@ -66,14 +66,28 @@ def fitted_slope(rounds: np.ndarray, regret: np.ndarray, low_fraction=0.1) -> fl
     return float(np.polyfit(np.log(rounds[keep]), np.log(mean[keep]), 1)[0])
 
 
-def plot_rate_references(ax, rounds: np.ndarray, anchor: float) -> None:
-    """K^{1/2} and K^{2/3} dashed references anchored at ``anchor`` at the last round,
-    log-log axes, and a lower y-limit that keeps the references' left end visible."""
+# Reference rates of the family's figures: (power of K, label, grey shade).
+RATES_SQRT_TWO_THIRDS = ((1 / 2, "K^{1/2}", "0.2"), (2 / 3, "K^{2/3}", "0.6"))
+RATES_ISSUE_FIGURE_1 = (
+    (1 / 2, "K^{1/2}", "0.1"),
+    (2 / 3, "K^{2/3}", "0.45"),
+    (8 / 9, "K^{8/9}", "0.7"),
+)
+RATES_SIMULATOR_FREE = ((8 / 9, "K^{8/9}", "0.2"), (14 / 15, "K^{14/15}", "0.6"))
+
+
+def plot_rate_references(
+    ax, rounds: np.ndarray, anchor: float, rates=RATES_SQRT_TWO_THIRDS
+) -> None:
+    """Dashed ``K^p`` references (``rates``: ``(p, label, shade)`` triples, default
+    K^{1/2} and K^{2/3}) anchored at ``anchor`` at the last round, log-log axes, and a
+    lower y-limit that keeps the references' left end visible (0.3 times a slope-1
+    line's, so any p <= 1 fits)."""
     from experiments import plotting
 
     k = rounds[rounds >= 10].astype(float)
     kmax = float(rounds[-1])
-    for power, label, shade in ((0.5, "K^{1/2}", "0.2"), (2 / 3, "K^{2/3}", "0.6")):
+    for power, label, shade in rates:
         plotting.reference(
             ax,
             k,
@@ -83,4 +97,4 @@ def plot_rate_references(ax, rounds: np.ndarray, anchor: float) -> None:
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(bottom=max(1e-1, 0.3 * anchor * (10 / kmax)))
+    ax.set_ylim(bottom=max(1e-1, 0.3 * anchor * (k[0] / kmax)))
