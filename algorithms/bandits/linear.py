@@ -252,7 +252,13 @@ def oful_fixed_actions(
     ``O(K)``). Rounding drift is bounded by refreshing one arm per round exactly
     (``g_j = x_j^T V^{-1} x_j`` and ``m_j = x_j^T V^{-1} b`` for ``j = t mod K``,
     ``O(d^2)``), so every arm is recomputed every ``K`` rounds (fixed shape: no
-    data-dependent branch under ``vmap``). Before the first update ``g_a =
+    data-dependent branch under ``vmap``). The refresh shares the round's one pass
+    over ``V_{t-1}^{-1}``: ``[u, w] = V_{t-1}^{-1} [x_t, x_j]`` in a single
+    broadcast-multiply-sum, then ``w <- w - u (u^T x_j) / (1 + x_t^T u)`` (Sherman-
+    Morrison applied to the vector: ``w = V_t^{-1} x_j``), ``g_j = x_j^T w`` and
+    ``m_j = b_t^T w`` (``V^{-1}`` symmetric): no second ``d x d`` pass (measured ~5%
+    less CPU per vmapped round than two separate refresh matvecs, with the reward
+    materialised once, see ``update``). Before the first update ``g_a =
     ||x_a||^2 / lambda`` is computed from ``obs``; ``m_a = 0``.
 
     Args:
@@ -301,8 +307,16 @@ def oful_fixed_actions(
     def update(state, obs, action, reward):
         _check_fixed(obs)
         ridge = state.ridge
-        x = obs[action]
-        u = _matvec(ridge.V_inv, x)  # [d] V^{-1} x_t
+        # The reward is materialised once: otherwise XLA fuses the env's noise
+        # (threefry + erfinv) into each of its consumers here (b and the means) and
+        # computes it twice (same values; ~9% of a vmapped round, measured).
+        reward = jax.lax.optimization_barrier(reward)
+        # Round-robin exact refresh of arm j = t mod K (bounds the drift, below).
+        j = jnp.mod(ridge.count, num_arms)
+        xs = obs[jnp.stack([action, j])]  # [2, d]: x_t and x_j, one gather
+        # ONE pass over V^{-1} for both u = V^{-1} x_t and w = V^{-1} x_j.
+        uw = jnp.sum(ridge.V_inv[None, :, :] * xs[:, None, :], axis=-1)
+        x, x_j, u, w = xs[0], xs[1], uw[0], uw[1]
         denom = 1.0 + jnp.maximum(jnp.sum(x * u), 0.0)
         Xu = _matvec(obs, u)  # [K] x_a^T V^{-1} x_t: the one O(K d) pass over X
         norms_sq = _norms_sq(state, obs) - Xu**2 / denom
@@ -313,20 +327,23 @@ def oful_fixed_actions(
         # and (k, i) are the same float operations on u_i u_k = u_k u_i, so V^{-1}
         # stays exactly symmetric (tested), and the transpose cost ~1/3 of a round.
         V_inv = ridge.V_inv - jnp.outer(u, u) / denom
+        b = ridge.b + reward * x
         ridge = RidgeState(
             V=ridge.V,  # [0, 0]: not kept
             V_inv=V_inv,
-            b=ridge.b + reward * x,
+            b=b,
             log_det=ridge.log_det + jnp.log(denom),
             count=ridge.count + 1,
         )
-        # Exact refresh of one arm per round (round-robin) bounds the drift; a select
-        # rather than a scatter (a batched scatter under vmap is slow on CPU).
-        j = jnp.mod(state.ridge.count, num_arms)
-        x_j = obs[j]
+        # Exact refresh of arm j from w_new = V_t^{-1} x_j = w - u (u . x_j) / denom
+        # (Sherman-Morrison applied to the vector, no second pass over V^{-1}):
+        # g_j = x_j . w_new, m_j = x_j^T V_t^{-1} b_t = b_t . w_new (V^{-1}
+        # symmetric). A select rather than a scatter (a batched scatter under vmap is
+        # slow on CPU).
+        w = w - u * (jnp.sum(u * x_j) / denom)
         refresh = jnp.arange(num_arms) == j
-        norms_sq = jnp.where(refresh, jnp.sum(x_j * _matvec(V_inv, x_j)), norms_sq)
-        means = jnp.where(refresh, jnp.sum(x_j * _matvec(V_inv, ridge.b)), means)
+        norms_sq = jnp.where(refresh, jnp.sum(x_j * w), norms_sq)
+        means = jnp.where(refresh, jnp.sum(b * w), means)
         return OFULFixedState(ridge, jnp.maximum(norms_sq, 0.0), means)
 
     return Learner(init, act, update)
