@@ -26,6 +26,8 @@ ENVS = {
     "switching": lambda: switching_bandit(NUM_ARMS),
     "stoch_constrained": lambda: stochastically_constrained_bandit(NUM_ARMS),
 }
+
+
 # Which envs each learner accepts: rewards in [0, 1] for all but Gaussian TS, which is
 # for unbounded Gaussian rewards (it runs on the others too).
 # The Beta-arm env (a 40-step bisection quantile per round) is slow to compile: its
