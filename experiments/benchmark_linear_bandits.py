@@ -41,13 +41,14 @@ the shared 2-core CPU (load average ~20, one core, CPU-time ratios in one run):
 ``oful_fixed_actions`` 99.8x / 104x the incremental / direct per-seed loops, 6.2x
 vectorised NumPy, 5.6x ``oful`` (wall ratios 78x / 85x: wall clock measures the load
 at the moment each part ran); per-round cost flat in t (last / first chunk 1.13).
-At the target, not safely above it (a 130x margin was aimed for and not reached).
 Earlier idle-machine run (two cores, wall clock): 100x / 97x. On a quieter machine
 (load ~4, 2026-12-02 15:03-15:06 UTC, after ``oful_fixed_actions``' cheaper refresh,
 ~5% less CPU per round in a same-process A/B) the ratios were LOWER, 85x / 86x and
 58x / 58x in two runs (main's code in between: 66x / 73x): the NumPy loops ran at
 29-41k CPU seed-rounds/s there against ~22k under load ~20, i.e. the ratio moves by
-more with the machine's state than with a 5% faster JAX round. See the README's
+more with the machine's state than with a 5% faster JAX round. Idle machine (load
+0.7, 2026-12-02 15:46 UTC, final code): one core 73.4x / 68.3x CPU; both cores
+(``--cores 0``) 80.9x / 90.9x wall. The 100x target is not met. See the README's
 OFUL benchmark table. Timings depend on the machine and its load; the ratios are the
 result.
 """
