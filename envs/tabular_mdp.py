@@ -237,11 +237,11 @@ def _simulate_episode_unrolled(
         action = _categorical_index(
             u_action[h], jnp.sum(state_mask[:, None] * policy[h], axis=0)
         )
-        action_mask = (jnp.arange(num_actions) == action).astype(dtype)
         if gather_rows:
             rewards.append(params.rewards[h, state, action])
             row = params.transitions[h, state, action]
         else:
+            action_mask = (jnp.arange(num_actions) == action).astype(dtype)
             pair_mask = state_mask[:, None] * action_mask[None, :]  # [S, A]
             rewards.append(jnp.sum(pair_mask * params.rewards[h]))
             row = jnp.sum(pair_mask[..., None] * params.transitions[h], axis=(0, 1))

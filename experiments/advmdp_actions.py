@@ -668,10 +668,7 @@ def plot(arrays: dict, config: Config, path) -> None:
                     ms=8,
                 )
     for ax in (left, middle):
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(actions, [str(a) for a in config.action_counts])
-        ax.set_xlabel(f"number of actions A (A0 = {config.base_actions} + {kind})")
-        ax.grid(True, alpha=0.3)
+        _log2_actions_axis(ax, config, kind)
     left.legend(frameon=False, fontsize=8, loc="lower left")
     middle.legend(frameon=False, fontsize=8, loc="upper left")
     left.set_ylabel(f"regret after K = {config.num_rounds} episodes")

@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from envs.core import check_int
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,7 +151,6 @@ def run_learners(
     import time
 
     import jax
-    import numpy as np
 
     from experiments.runner import run
 
@@ -175,3 +176,43 @@ def run_learners(
             "total_s": round(time.perf_counter() - start, 3),
         }
     return {"arrays": arrays, "timings": timings}
+
+
+def episodes_to_accuracy(gap, epsilons, rounds=None, rule: str = "stays"):
+    """Episodes until the played policy is epsilon-optimal, per run.
+
+    Args:
+        gap: ``[..., K]`` the suboptimality ``V*(s_1) - V^{pi_k}(s_1)`` of the policy
+            played in episodes ``k = rounds[0], ..., rounds[-1]`` (default ``1..K``).
+        epsilons: ``[E]`` target accuracies (> 0).
+        rounds: ``[K]`` the episode of each column (increasing); default ``1..K``.
+        rule: ``"stays"``: the first recorded episode from which every later recorded
+            policy is epsilon-optimal (the criterion used by the figure); ``"first"``:
+            the first recorded episode whose policy is epsilon-optimal.
+
+    Returns:
+        ``[E, ...]`` float episodes; ``inf`` where it is never reached (``"stays"``:
+        the last policy is not epsilon-optimal; censored at ``rounds[-1]``).
+    """
+    gap = np.asarray(gap, np.float64)
+    epsilons = np.asarray(epsilons, np.float64)
+    if gap.ndim < 1 or gap.shape[-1] == 0:
+        raise ValueError(f"gap must have a non-empty last axis, got {gap.shape}")
+    if epsilons.ndim != 1 or not np.all(epsilons > 0):
+        raise ValueError(f"epsilons must be a 1-D array of positives, got {epsilons}")
+    if rule not in ("stays", "first"):
+        raise ValueError(f"rule must be 'stays' or 'first', got {rule!r}")
+    num = gap.shape[-1]
+    rounds = np.arange(1, num + 1) if rounds is None else np.asarray(rounds)
+    if rounds.shape != (num,) or np.any(np.diff(rounds) <= 0):
+        raise ValueError("rounds must be increasing, one per column of gap")
+    ok = gap[None] <= epsilons.reshape(-1, *([1] * gap.ndim))  # [E, ..., K]
+    if rule == "first":
+        reached = ok.any(-1)
+        index = np.argmax(ok, axis=-1)
+    else:
+        # ok from index j to the end <=> the reversed cumulative AND holds at j.
+        tail = np.flip(np.logical_and.accumulate(np.flip(ok, -1), axis=-1), -1)
+        reached = tail[..., -1]
+        index = np.argmax(tail, axis=-1)
+    return np.where(reached, rounds[index].astype(np.float64), np.inf)

@@ -31,7 +31,7 @@ from algorithms.tabular import rf_ucrl
 from envs.reward_free import reward_free
 from envs.tabular_mdp import garnet
 from experiments import plotting
-from experiments.common import drive, script_main
+from experiments.common import drive, episodes_to_accuracy, script_main
 from experiments.runner import run
 
 NAME = "mdp_reward_free"
@@ -83,13 +83,10 @@ def run_experiment(config: Config) -> dict:
 
 
 def episodes_to_reach(rounds, mean_gap, epsilons):
-    """For each epsilon: the first recorded episode with ``mean_gap <= epsilon``."""
-    out = np.full(len(epsilons), np.nan)
-    for i, eps in enumerate(epsilons):
-        hit = np.nonzero(mean_gap <= eps)[0]
-        if hit.size:
-            out[i] = rounds[hit[0]]
-    return out
+    """For each epsilon: the first recorded episode with ``mean_gap <= epsilon``
+    (``nan`` where never reached, so the plots leave it out)."""
+    need = episodes_to_accuracy(mean_gap, epsilons, rounds, rule="first")
+    return np.where(np.isinf(need), np.nan, need)
 
 
 def plot(arrays: dict, config: Config, path) -> None:

@@ -277,12 +277,8 @@ def _cached_clone(num_states, num_actions, bc_steps, dtype):
     def fit(obs, bc_reg):
         return _clone(obs, num_states, num_actions, bc_reg, bc_steps, dtype)
 
-    fit_or_keep = lockstep_cond(fit)
-
-    def clone(first, cached, obs, bc_reg):
-        return fit_or_keep(first, cached, obs, bc_reg)
-
-    return clone
+    # clone(first, cached, obs, bc_reg): fit(obs, bc_reg) if first else cached.
+    return lockstep_cond(fit)
 
 
 class DemoLSVIUCBState(NamedTuple):

@@ -130,7 +130,7 @@ def trajectory_features(features: Array, trajectory) -> Array:
     return features[trajectory.states, trajectory.actions]
 
 
-_refresh_or_keep = lockstep_cond(lambda gram: _refresh_inverse(gram))
+_refresh_or_keep = lockstep_cond(_refresh_inverse)
 
 
 def _refresh_if(refresh: Array, gram: Array, gram_inv: Array) -> Array:
