@@ -54,7 +54,12 @@ def test_results_refuse_to_overwrite_another_configuration(tmp_path):
         (bandit_regret, ["--algorithms", "ucb1,thompson,exp3"]),
         (bandit_gap, ["--algorithms", "ucb1,kl_ucb"]),
         (bandit_sensitivity, []),
-        (bandit_adversarial, ["--algorithms", "ucb1,tsallis_inf"]),
+        # CI time (~8 s of CPU): slow-only
+        pytest.param(
+            bandit_adversarial,
+            ["--algorithms", "ucb1,tsallis_inf"],
+            marks=pytest.mark.slow,
+        ),
         # ~30 s (27 small programs); its instances have fast tests of their own
         pytest.param(linbandit_sparse_hard, [], marks=pytest.mark.slow),
         # ~55 s CPU (three compiled programs); its extraction has fast tests

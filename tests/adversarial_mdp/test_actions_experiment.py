@@ -66,7 +66,11 @@ def _base_policy(num_actions, seed=1):
 
 @pytest.mark.parametrize(
     "mixing, actions",
-    [(0.0, (4, 16)), pytest.param(0.3, (4, 8, 16), marks=pytest.mark.slow)],
+    [
+        # copies, and mixtures: both with the slow tests (CI time, ~13 s of CPU)
+        pytest.param(0.0, (4, 16), marks=pytest.mark.slow),
+        pytest.param(0.3, (4, 8, 16), marks=pytest.mark.slow),
+    ],
 )
 def test_comparator_and_base_policy_regret_are_identical_across_a(mixing, actions):
     """The family's comparator C_k and the regret of a base-action policy, episode by
@@ -83,6 +87,7 @@ def test_comparator_and_base_policy_regret_are_identical_across_a(mixing, action
             np.testing.assert_array_equal(g, w)
 
 
+@pytest.mark.slow  # CI time (~11 s of CPU)
 def test_extended_instance_is_the_mixture_and_a_linear_mdp():
     """Features, transitions and losses of every action are E-mixtures of the base
     actions' (float64 NumPy), the extended instance is a linear MDP (phi^T w^pi =

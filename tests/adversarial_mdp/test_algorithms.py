@@ -94,6 +94,7 @@ def _episodes(env, params, policy, num):
     return step(keys, state, policy, params)
 
 
+@pytest.mark.slow  # CI time (~12 s of CPU, Monte-Carlo)
 def test_importance_weighted_estimators_are_unbiased():
     """E[l_hat] = l and E[Q_hat] = Q^pi (gamma = 0) over 40,000 episodes."""
     num = 40_000

@@ -73,12 +73,22 @@ _SLOW_CONTRACT = {
     "simulator_free_mgr_po",
     "simulator_free_po",
 }
+# CI time: these contract runs (8-25 s of CPU each) also run with the slow suite only;
+# O-REPS and policy optimization keep the family's contract in the fast one.
+_SLOW_FOR_CI_TIME = {
+    "magnitude_reduced_ftrl",
+    "uob_reps",
+    "oreps_bandit",
+    "dilated_bonus_po",
+}
 
 
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(n, marks=pytest.mark.slow) if n in _SLOW_CONTRACT else n
+        pytest.param(n, marks=pytest.mark.slow)
+        if n in _SLOW_CONTRACT | _SLOW_FOR_CI_TIME
+        else n
         for n in ALGORITHMS
     ],
 )

@@ -24,9 +24,14 @@ NEURAL = {"squarecb_neural", "neu_squarecb", "neu_fastcb", "neural_ucb", "neural
 K, D = 3, 4
 
 
+# CI time: the uniform and FALCON contracts (8-9 s of CPU each) run with the slow
+# suite too; SquareCB and LinUCB keep the contextual contract in the fast one.
+SLOW_FOR_CI_TIME = {"uniform", "falcon"}
+
+
 def _ctx_params():
     return [
-        pytest.param(n, marks=pytest.mark.slow) if n in NEURAL else n
+        pytest.param(n, marks=pytest.mark.slow) if n in NEURAL | SLOW_FOR_CI_TIME else n
         for n in CONTEXTUAL_ALGORITHMS
     ]
 
@@ -54,7 +59,10 @@ def test_contextual_contract_every_env(name, fn, stream):
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(n, marks=pytest.mark.slow) if n == "apohf" else n
+        # APOHF, and for CI time double TS and MaxInP (6-19 s of CPU): slow suite
+        pytest.param(n, marks=pytest.mark.slow)
+        if n in ("apohf", "double_ts", "maxinp")
+        else n
         for n in DUELING_ALGORITHMS
     ],
 )

@@ -37,6 +37,7 @@ def _check_arrays(arrays, config):
         assert np.all(np.isfinite(value)), name
 
 
+@pytest.mark.slow  # CI time (~11 s of CPU, figure script)
 def test_run_experiment_small_and_plot(tmp_path):
     config = dataclasses.replace(
         relax_sor.QUICK,

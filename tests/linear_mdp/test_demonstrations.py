@@ -124,6 +124,7 @@ def _numpy_trajectory_kl(tabular, expert, log_bc):
     return total
 
 
+@pytest.mark.slow  # CI time (~10 s of CPU, statistical)
 def test_bc_kl_to_a_realisable_expert_falls_like_d_h_over_2n():
     """A softmax expert pi_{w*} (realisable). For a well-specified MLE the expected
     KL(pi^E || pi^BC) is (#identifiable params) / (2 N) + o(1 / N). The features lie

@@ -215,6 +215,7 @@ def test_contextual_player_regrets_telescope_to_hindsight_regret():
     assert row + col <= gap + 1e-10
 
 
+@pytest.mark.slow  # CI time (~8 s of CPU, Monte-Carlo)
 def test_sampled_feedback_is_unbiased():
     params = contextual_preference_params(jax.random.key(2), 3, 4, 0.1)
     env = contextual_game_env(params, feedback="sampled", batch_size=8)

@@ -228,6 +228,7 @@ def test_linear_onehot_dno_prct_step_against_numpy():
     assert kept_total > 20  # the margin filter kept pairs in most rounds
 
 
+@pytest.mark.slow  # CI time (~9 s of CPU)
 def test_linear_onehot_converge_to_regularised_equilibrium():
     """Default tuning (lr 1, 20 SGD steps) on a linear one-hot policy, 600 rounds
     (200 visits per prompt). INPO inherits tabular OMD's contraction to the

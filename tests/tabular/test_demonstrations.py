@@ -146,6 +146,7 @@ def test_contract(name):
     np.testing.assert_allclose(policies.sum(-1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow  # CI time (~9 s of CPU, statistical)
 def test_more_demonstrations_lower_suboptimality():
     # Deterministic DeepSea N = 6 (one random action mapping): the played policy's exact
     # suboptimality after 20 episodes, N^E = 0 vs 16 demonstrations, 16 seeds each.

@@ -111,7 +111,10 @@ def test_random_ties_equal_argmax_of_noise():
     assert np.all(np.asarray(ours)[tied.sum(-1) > 1].sum(0) > 0)
 
 
-@pytest.mark.parametrize("deterministic", [True, False])
+# The stochastic-policy case with the slow tests (CI time, ~13 s of CPU).
+@pytest.mark.parametrize(
+    "deterministic", [True, pytest.param(False, marks=pytest.mark.slow)]
+)
 def test_unrolled_episode_and_value_equal_scan_versions(deterministic):
     keys = jax.random.split(jax.random.key(6), 3 * SEEDS).reshape(3, SEEDS)
     params = jax.vmap(_random_model)(keys[0])
