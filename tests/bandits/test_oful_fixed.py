@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from algorithms.bandits.linear import (
+    _fold_reduce,
     argmax_uniform_ties,
     mth_true_index,
     oful,
     oful_fixed_actions,
 )
+from envs import threefry
 from envs.linear_bandits import random_linear_bandit
 from experiments import benchmark_linear_bandits as bench
 from tests.helpers import check_learner_contract
@@ -96,6 +98,65 @@ def test_argmax_uniform_ties_is_uniform_on_the_maximisers():
     # 200 is more than 5 sd.
     np.testing.assert_allclose(counts[[1, 3, 4]], 2_000, atol=200)
     assert int(argmax_uniform_ties(jax.random.key(1), jnp.array([3.0, 1.0]))) == 0
+
+
+@pytest.mark.parametrize(
+    "num",
+    [
+        2,
+        50,
+        # CI time: the fold boundaries (32, 33) and three folds (130), with -m slow.
+        pytest.param(32, marks=pytest.mark.slow),
+        pytest.param(33, marks=pytest.mark.slow),
+        pytest.param(130, marks=pytest.mark.slow),
+    ],
+)
+def test_argmax_uniform_ties_equals_always_drawing_the_uniform(num):
+    """The first maximiser when it is unique, the uniform and the search only when
+    some batch element has a tie (one batch-level cond): the same choice as always
+    drawing ``u`` and taking the ``floor(u * #maximisers)``-th maximiser, batched
+    (ties in some rows, none in others) and unbatched."""
+    rng = np.random.default_rng(num)
+    batch = 300
+    tied = rng.integers(0, 4, size=(batch, num)).astype(np.float32)  # many ties
+    distinct = rng.permutation(
+        np.tile(np.arange(num, dtype=np.float32), (batch, 1)).T
+    ).T
+    keys = jax.random.split(jax.random.key(num), batch)
+
+    def always_drawing(key, values):
+        return mth_true_index(
+            values == jnp.max(values), threefry.uniform(key, jnp.float32)
+        )
+
+    reference = jax.jit(jax.vmap(always_drawing))
+    ours = jax.jit(jax.vmap(argmax_uniform_ties))
+    mixed = np.where((np.arange(batch) % 3 == 0)[:, None], tied, distinct)
+    for values in (tied, distinct, mixed):
+        np.testing.assert_array_equal(ours(keys, values), reference(keys, values))
+    np.testing.assert_array_equal(ours(keys, distinct), np.argmax(distinct, axis=1))
+    for i in range(3):
+        assert int(argmax_uniform_ties(keys[i], tied[i])) == int(
+            always_drawing(keys[i], tied[i])
+        )
+
+
+def test_fold_reduce_equals_the_plain_reductions():
+    rng = np.random.default_rng(0)
+    # No fold (<= 32), one fold, an odd fold, two and three folds.
+    for num in (1, 32, 33, 50, 65, 130):
+        x = rng.integers(-50, 50, size=(4, num)).astype(np.int32)
+        f = rng.normal(size=(4, num)).astype(np.float32)
+        for op, ref in (
+            (jnp.maximum, np.max),
+            (jnp.minimum, np.min),
+            (jnp.add, np.sum),
+        ):
+            got = jax.vmap(lambda v, op=op: _fold_reduce(op, v))(x)
+            np.testing.assert_array_equal(got, ref(x, axis=1))
+        np.testing.assert_array_equal(
+            jax.vmap(lambda v: _fold_reduce(jnp.maximum, v))(f), np.max(f, axis=1)
+        )
 
 
 @pytest.mark.parametrize("num", [1, 2, 31, 32, 33, 50, 64, 65, 130])
