@@ -145,7 +145,7 @@ from envs.adversarial_mdp import linear_q_mdp
 from envs.adversarial_mdp_actions import action_family_mdp
 from experiments import plotting
 from experiments.advmdp_common import fitted_slope, plot_rate_references
-from experiments.common import drive, run_learners, script_main
+from experiments.common import drive, run_learners, run_timing, script_main
 from experiments.runner import grid_product, mean_ci, sweep
 
 NAME = "advmdp_actions"
@@ -291,13 +291,6 @@ def _family_sweep(
     )
 
 
-def _timing(result) -> dict:
-    return {
-        "compile_s": round(result.compile_time, 3),
-        "run_s": round(result.wall_time, 3),
-    }
-
-
 def _mixture_prefix(config: Config):
     """The array prefix of the dominated-mixture family ('' when the main family is
     mixtures, 'mix/' for the second one), or None without one."""
@@ -368,7 +361,7 @@ def _ridge_check(config: Config) -> dict:
         )
     return {
         "arrays": {f"ridge/{name}/final_regret": finals},
-        "timings": {f"ridge/{name}": _timing(result)},
+        "timings": {f"ridge/{name}": run_timing(result)},
     }
 
 
@@ -455,7 +448,7 @@ def run_experiment(config: Config) -> dict:
                 arrays[f"{prefix}{n}/regret"] = regret[multipliers.index(1.0)]
                 arrays[f"{prefix}rounds"] = result.rounds
                 arrays[tuning_key(config, n, num_actions, family)] = regret[..., -1]
-                timings[f"{prefix}{n}"] = _timing(result)
+                timings[f"{prefix}{n}"] = run_timing(result)
         else:
             collect(
                 run_learners(

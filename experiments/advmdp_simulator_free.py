@@ -75,7 +75,7 @@ from experiments.advmdp_common import (
     fitted_slope,
     plot_rate_references,
 )
-from experiments.common import drive, script_main
+from experiments.common import drive, run_timing, script_main
 from experiments.runner import mean_ci, sweep
 
 NAME = "advmdp_simulator_free"
@@ -167,10 +167,7 @@ def run_sequence(config: Config, losses: str) -> dict:
         arrays[f"{losses}/{name}/regret"] = regret[index, :, index].T
         if i == 0:
             arrays[f"{losses}/uniform/regret"] = regret[-1]
-        timings[f"{losses}/{name}"] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-        }
+        timings[f"{losses}/{name}"] = run_timing(result)
     return {"arrays": arrays, "timings": timings}
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from algorithms.bandits import exp3, exp3_learning_rate, ucb1
 from envs.bandits import StochasticParams, bernoulli_bandit, sample_means
 from experiments import plotting
-from experiments.common import drive, script_main
+from experiments.common import drive, run_timing, script_main
 from experiments.runner import sweep
 
 NAME = "bandit_sensitivity"
@@ -92,11 +92,7 @@ def run_experiment(config: Config) -> dict:
         )
         arrays[f"{name}/final_regret"] = result.final_regret  # [G, I, S]
         points = len(next(iter(grid.values()))) * len(config.gaps) * config.num_seeds
-        timings[name] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-            "runs": points,
-        }
+        timings[name] = run_timing(result, runs=points)
         print(
             f"{name}: {points:,} runs of {config.num_rounds:,} rounds in one program: "
             f"compile {result.compile_time:.2f} s, run {result.wall_time:.2f} s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,20 @@ def drive(
     return result
 
 
+def run_timing(result, start: float | None = None, **extra) -> dict:
+    """A runner result's timings for a figure's sidecar: ``compile_s`` and ``run_s``
+    (``result.compile_time`` / ``wall_time``), ``total_s`` from ``start`` (a
+    ``time.perf_counter()`` stamp) when given, then ``extra``; seconds to 3 decimals.
+    """
+    timing = {
+        "compile_s": round(result.compile_time, 3),
+        "run_s": round(result.wall_time, 3),
+    }
+    if start is not None:
+        timing["total_s"] = round(time.perf_counter() - start, 3)
+    return {**timing, **extra}
+
+
 def run_learners(
     learners: Mapping[str, Any],
     env,
@@ -148,8 +163,6 @@ def run_learners(
     name/metric: [..., M], prefix + "rounds": [M]}, "timings": {prefix + name:
     {compile_s, run_s, total_s}}}``.
     """
-    import time
-
     import jax
 
     from experiments.runner import run
@@ -170,11 +183,7 @@ def run_learners(
         for metric in metrics:
             arrays[f"{prefix}{name}/{metric}"] = np.asarray(result.metrics[metric])
         arrays[f"{prefix}rounds"] = result.rounds
-        timings[f"{prefix}{name}"] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-            "total_s": round(time.perf_counter() - start, 3),
-        }
+        timings[f"{prefix}{name}"] = run_timing(result, start)
     return {"arrays": arrays, "timings": timings}
 
 

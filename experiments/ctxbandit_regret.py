@@ -34,7 +34,7 @@ import numpy as np
 from algorithms.bandits.contextual import CONTEXTUAL_ALGORITHMS, make_contextual_learner
 from envs.contextual_bandits import random_contextual_bandit
 from experiments import plotting
-from experiments.common import drive, script_main
+from experiments.common import drive, run_timing, script_main
 from experiments.runner import run
 
 NAME = "ctxbandit_regret"
@@ -91,11 +91,7 @@ def run_experiment(config: Config) -> dict:
             )
             arrays[f"{fn}/{name}/regret"] = res.regret
             arrays["rounds"] = res.rounds
-            timings[f"{fn}/{name}"] = {
-                "compile_s": round(res.compile_time, 3),
-                "run_s": round(res.wall_time, 3),
-                "total_s": round(time.perf_counter() - start, 3),
-            }
+            timings[f"{fn}/{name}"] = run_timing(res, start)
             total = timings[f"{fn}/{name}"]["total_s"]
             print(
                 f"{fn:>7} {name:>16}: final regret "

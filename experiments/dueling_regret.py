@@ -37,7 +37,7 @@ import numpy as np
 from algorithms.bandits.dueling import DUELING_ALGORITHMS, make_dueling_learner
 from envs.dueling_bandits import bradley_terry_bandit, cyclic_bandit
 from experiments import plotting
-from experiments.common import drive, script_main
+from experiments.common import drive, run_timing, script_main
 from experiments.runner import run
 
 NAME = "dueling_regret"
@@ -85,11 +85,7 @@ def run_experiment(config: Config) -> dict:
             arrays[f"{inst}/{name}/regret"] = res.regret
             arrays[f"{inst}/{name}/weak_regret"] = res.metrics["weak_regret"]
             arrays["rounds"] = res.rounds
-            timings[f"{inst}/{name}"] = {
-                "compile_s": round(res.compile_time, 3),
-                "run_s": round(res.wall_time, 3),
-                "total_s": round(time.perf_counter() - start, 3),
-            }
+            timings[f"{inst}/{name}"] = run_timing(res, start)
             print(
                 f"{inst:>9} {name:>10}: strong {res.final_regret.mean():8.1f} weak "
                 f"{res.metrics['weak_regret'][:, -1].mean():8.1f} "

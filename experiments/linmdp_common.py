@@ -6,6 +6,7 @@ import time
 
 import jax
 
+from experiments.common import run_timing
 from experiments.runner import run, sweep
 
 
@@ -21,11 +22,7 @@ def timed_run(learner, env, num_episodes, *, num_seeds, seed, record="log", **kw
         record=record,
         **kw,
     )
-    timing = {
-        "compile_s": round(result.compile_time, 3),
-        "run_s": round(result.wall_time, 3),
-        "total_s": round(time.perf_counter() - start, 3),
-    }
+    timing = run_timing(result, start)
     return result, timing
 
 
@@ -41,7 +38,4 @@ def timed_sweep(factory, env, num_episodes, *, grid, static, num_seeds, seed, **
         num_seeds=num_seeds,
         **kw,
     )
-    return result, {
-        "compile_s": round(result.compile_time, 3),
-        "run_s": round(result.wall_time, 3),
-    }
+    return result, run_timing(result)

@@ -104,7 +104,7 @@ from algorithms.linear_mdp.demonstrations import demo_lsvi_ucb
 from envs.linear_demonstrations import with_linear_demonstrations
 from envs.linear_mdp import random_linear_mdp
 from experiments import plotting
-from experiments.common import drive, episodes_to_accuracy, script_main
+from experiments.common import drive, episodes_to_accuracy, run_timing, script_main
 from experiments.linmdp_demonstrations import _instances, reference_runs
 from experiments.runner import sweep
 
@@ -193,12 +193,7 @@ def run_experiment(config: Config) -> dict:
         "demonstrations": counts,
         "epsilons": epsilons,
     }
-    timings = {
-        "demo_lsvi_ucb": {
-            "compile_s": round(demo.compile_time, 3),
-            "run_s": round(demo.wall_time, 3),
-        }
-    }
+    timings = {"demo_lsvi_ucb": run_timing(demo)}
     refs, ref_timings = reference_runs(config, env, linear, grid, record, ("gap",))
     arrays.update(refs)
     arrays["rounds"] = demo.rounds

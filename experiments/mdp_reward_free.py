@@ -31,7 +31,7 @@ from algorithms.tabular import rf_ucrl
 from envs.reward_free import reward_free
 from envs.tabular_mdp import garnet
 from experiments import plotting
-from experiments.common import drive, episodes_to_accuracy, script_main
+from experiments.common import drive, episodes_to_accuracy, run_timing, script_main
 from experiments.runner import run
 
 NAME = "mdp_reward_free"
@@ -75,10 +75,7 @@ def run_experiment(config: Config) -> dict:
         )
         arrays[f"H{horizon}/gap"] = result.metrics["gap"]
         arrays["rounds"] = result.rounds
-        timings[f"H{horizon}"] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-        }
+        timings[f"H{horizon}"] = run_timing(result)
     return {"arrays": arrays, "timings": timings}
 
 

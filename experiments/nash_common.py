@@ -15,6 +15,7 @@ from envs.games import (
     random_preference_matrix,
     stack_params,
 )
+from experiments.common import run_timing
 from experiments.runner import run
 
 
@@ -74,9 +75,5 @@ def run_learners(
         for field in fields:
             arrays[f"{name}/{field}"] = result.metrics[field]
         arrays["rounds"] = result.rounds
-        timings[f"{name}/{feedback}"] = {
-            "compile_s": round(result.compile_time, 3),
-            "run_s": round(result.wall_time, 3),
-            "total_s": round(time.perf_counter() - start, 3),
-        }
+        timings[f"{name}/{feedback}"] = run_timing(result, start)
     return arrays, timings

@@ -52,7 +52,7 @@ import numpy as np
 from algorithms.nash import make_contextual_learner
 from envs.games import contextual_preference_game
 from experiments import plotting
-from experiments.common import drive, script_main
+from experiments.common import drive, run_timing, script_main
 from experiments.runner import run
 
 NAME = "nash_neural"
@@ -140,11 +140,7 @@ def run_experiment(config: Config) -> dict:
                 for field in ("duality_gap", "max_context_gap"):
                     arrays[f"{family}/{name}/{field}"] = result.metrics[field]  # [G, M]
                 arrays["rounds"] = result.rounds
-                timings[f"{family}/{name}"] = {
-                    "compile_s": round(result.compile_time, 3),
-                    "run_s": round(result.wall_time, 3),
-                    "total_s": round(time.perf_counter() - start, 3),
-                }
+                timings[f"{family}/{name}"] = run_timing(result, start)
     return {"arrays": arrays, "timings": timings}
 
 

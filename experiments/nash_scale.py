@@ -26,7 +26,7 @@ import numpy as np
 from algorithms.nash import make_learner
 from envs.games import random_preference_game
 from experiments import plotting
-from experiments.common import drive, script_main
+from experiments.common import drive, run_timing, script_main
 from experiments.runner import run
 
 NAME = "nash_scale"
@@ -62,14 +62,13 @@ def run_experiment(config: Config) -> dict:
             )
             arrays[f"{name}/duality_gap"] = result.metrics["duality_gap"]  # [S, M]
             arrays["rounds"] = result.rounds
-            timings[name] = {
-                "compile_s": round(result.compile_time, 3),
-                "run_s": round(result.wall_time, 3),
-                "games_x_rounds_per_s": round(
+            timings[name] = run_timing(
+                result,
+                start,
+                games_x_rounds_per_s=round(
                     config.num_seeds * config.num_rounds / result.wall_time
                 ),
-                "total_s": round(time.perf_counter() - start, 3),
-            }
+            )
     return {"arrays": arrays, "timings": timings}
 
 

@@ -120,3 +120,18 @@ def test_make_figures_rejects_an_unknown_family():
 
     with pytest.raises(ValueError, match="unknown family"):
         make_figures.main(["--family", "not_a_family", "--quick"])
+
+
+def test_run_timing_fields():
+    """The sidecar timing entry every figure script writes (one helper)."""
+    import time
+    import types
+
+    from experiments.common import run_timing
+
+    result = types.SimpleNamespace(compile_time=1.23456, wall_time=7.0004)
+    assert run_timing(result) == {"compile_s": 1.235, "run_s": 7.0}
+    start = time.perf_counter() - 2.0
+    timing = run_timing(result, start, runs=12)
+    assert list(timing) == ["compile_s", "run_s", "total_s", "runs"]
+    assert 2.0 <= timing["total_s"] < 60.0 and timing["runs"] == 12
