@@ -149,13 +149,6 @@ def oful(
     return Learner(init, act, _ridge_update_fn())
 
 
-def _matvec(M: Array, x: Array) -> Array:
-    """``M @ x`` as a broadcast multiply and a sum: under ``vmap`` over seeds XLA on CPU
-    fuses it into one loop, where a batched ``dot`` of tiny matrices runs a small GEMV
-    per seed (measured ~1.5x slower per OFUL round at d = 10, K = 50)."""
-    return jnp.sum(M * x[None, :], axis=-1)
-
-
 def _select_bit(word: Array, m: Array) -> Array:
     """Position (0-31) of the ``m``-th set bit, counted from 0 and from the least
     significant end, of the uint32 ``word`` (``m < popcount(word)``): a binary search
@@ -264,6 +257,11 @@ class OFULFixedState(NamedTuple):
     ridge: RidgeState  # V^{-1}, b, log det V, count; V itself not kept ([0, 0])
     norms_sq: Array  # [K] ||x_a||^2_{V^{-1}} of every arm (rank-one updates)
     means: Array  # [K] <x_a, theta_hat> of every arm (recursive least squares)
+    features_t: Array  # [d, K] the action set, transposed, stored at the first update
+
+
+# X^T of the (fixed) action set, computed once: one batch-level cond under vmap.
+_transposed_once = lockstep_cond(lambda obs: obs.T)
 
 
 def oful_fixed_actions(
@@ -304,6 +302,14 @@ def oful_fixed_actions(
     materialised once, see ``update``). Before the first update ``g_a =
     ||x_a||^2 / lambda`` is computed from ``obs``; ``m_a = 0``.
 
+    Layout (speed only, same arithmetic): the first update stores the action set
+    transposed, ``X^T`` ``[d, K]``, in the state (``features_t``, computed once:
+    ``algorithms.core.lockstep_cond``), and both passes reduce over the MAJOR axis
+    (``X u`` as ``sum_i X^T[i] u_i``, ``V^{-1} x`` as ``sum_i V^{-1}[i] x_i``), which
+    XLA:CPU vectorises over the trailing axis; reducing over the minor axis of ``[K,
+    d]`` ran a short scalar loop per arm. Measured ~1.25x less CPU per vmapped round
+    (same-process paired A/B, one core, 1,000 seeds, d = 10, K = 50).
+
     Args:
       dim: d (static).
       num_arms: K (static); ``obs`` must be the same ``[K, d]`` set every round.
@@ -338,7 +344,7 @@ def oful_fixed_actions(
         ridge = ridge_init(dim, regularization, dtype)._replace(
             V=jnp.zeros((0, 0), dtype)
         )
-        return OFULFixedState(ridge, zeros, zeros)
+        return OFULFixedState(ridge, zeros, zeros, jnp.zeros((dim, num_arms), dtype))
 
     def act(key, state, obs):
         _check_fixed(obs)
@@ -354,14 +360,21 @@ def oful_fixed_actions(
         # (threefry + erfinv) into each of its consumers here (b and the means) and
         # computes it twice (same values; ~9% of a vmapped round, measured).
         reward = jax.lax.optimization_barrier(reward)
+        # X^T, stored at the first update (the action set is fixed): the pass X u
+        # below then reduces over d along the MAJOR axis of [d, K], which XLA:CPU
+        # vectorises over the K arms; over the minor axis of [K, d] (d = 10 floats
+        # per arm) it ran a short scalar loop per arm.
+        features_t = _transposed_once(ridge.count == 0, state.features_t, obs)
         # Round-robin exact refresh of arm j = t mod K (bounds the drift, below).
         j = jnp.mod(ridge.count, num_arms)
         xs = obs[jnp.stack([action, j])]  # [2, d]: x_t and x_j, one gather
-        # ONE pass over V^{-1} for both u = V^{-1} x_t and w = V^{-1} x_j.
-        uw = jnp.sum(ridge.V_inv[None, :, :] * xs[:, None, :], axis=-1)
+        # ONE pass over V^{-1} for both u = V^{-1} x_t and w = V^{-1} x_j, reduced
+        # over the major axis (V^{-1} is exactly symmetric, below).
+        uw = jnp.sum(ridge.V_inv[None, :, :] * xs[:, :, None], axis=1)
         x, x_j, u, w = xs[0], xs[1], uw[0], uw[1]
         denom = 1.0 + jnp.maximum(jnp.sum(x * u), 0.0)
-        Xu = _matvec(obs, u)  # [K] x_a^T V^{-1} x_t: the one O(K d) pass over X
+        # [K] x_a^T V^{-1} x_t: the one O(K d) pass over X.
+        Xu = jnp.sum(features_t * u[:, None], axis=0)
         norms_sq = _norms_sq(state, obs) - Xu**2 / denom
         # Recursive least squares: theta_t = theta_{t-1} + V_t^{-1} x_t (y_t - x_t^T
         # theta_{t-1}) with V_t^{-1} x_t = u / denom.
@@ -387,7 +400,7 @@ def oful_fixed_actions(
         refresh = jnp.arange(num_arms) == j
         norms_sq = jnp.where(refresh, jnp.sum(x_j * w), norms_sq)
         means = jnp.where(refresh, jnp.sum(b * w), means)
-        return OFULFixedState(ridge, jnp.maximum(norms_sq, 0.0), means)
+        return OFULFixedState(ridge, jnp.maximum(norms_sq, 0.0), means, features_t)
 
     return Learner(init, act, update)
 
