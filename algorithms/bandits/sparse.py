@@ -95,16 +95,44 @@ def sorted_hypotheses(features, sparsity: int, epsilon: float, theta_bound=1.0):
 class SparseNetSearchState(NamedTuple):
     """State of :func:`sparse_net_search`."""
 
-    queried: Array  # [K] bool, actions already queried
-    observed: Array  # [K] mean observed reward of each queried action
+    queried: Array  # [K] bool, actions queried ``repeats`` times (their mean is known)
+    observed: Array  # [K] mean observed reward of each action (of its pulls so far)
+    counts: Array  # [K] int32 pulls of each action during the search
     pointer: Array  # [] int32 index (in sorted order) of the hypothesis under test
     action: Array  # [] int32 the action played next
     done: Array  # [] bool, a hypothesis passed: ``action`` is the answer
     num_queries: Array  # [] int32 pulls spent on the search (a snapshot)
 
 
+def noisy_query_repeats(noise_std, tolerance, delta, num_arms: int) -> int:
+    """Pulls per queried action so that, with ``noise_std``-sub-Gaussian rewards, every
+    queried action's mean reward is within ``tolerance`` of its expectation with
+    probability at least ``1 - delta``: ``m = ceil(2 sigma^2 log(2 K / delta) /
+    tolerance^2)`` (Hoeffding for the mean of ``m`` draws, ``P(|mean - mu| >= tol) <=
+    2 exp(-m tol^2 / (2 sigma^2))``, and a union bound over the at most ``K`` distinct
+    queried actions). 1 for noiseless rewards.
+    """
+    check_int(num_arms, "num_arms")
+    if not float(noise_std) >= 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+    if not float(tolerance) > 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    if not 0 < float(delta) < 1:
+        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    if float(noise_std) == 0:
+        return 1
+    m = 2 * float(noise_std) ** 2 * math.log(2 * num_arms / float(delta))
+    return max(1, math.ceil(m / float(tolerance) ** 2))
+
+
 def sparse_net_search(
-    features, *, sparsity: int, epsilon: float, theta_bound=1.0
+    features,
+    *,
+    sparsity: int,
+    epsilon: float,
+    theta_bound=1.0,
+    repeats: int = 1,
+    tolerance: float = 0.0,
 ) -> Learner:
     r"""Optimistic elimination over an epsilon-net of s-sparse parameters.
 
@@ -125,11 +153,21 @@ def sparse_net_search(
     ``v_theta >= v_{theta'} >= mu* - 2 eps`` and its action is ``4 eps``-optimal,
     after at most ``|N|`` (in practice far fewer: at most ``K``) queries.
 
+    Noisy rewards: each queried action is pulled ``repeats`` times and its MEAN reward
+    is tested, against ``v_theta - 2 eps - tolerance``. When every mean used is within
+    ``tolerance`` of its expectation (probability ``>= 1 - delta`` with ``repeats =``
+    :func:`noisy_query_repeats` ``(sigma, tolerance, delta, K)``), the argument above
+    goes through with ``tolerance`` added on each side: ``theta'`` passes and the
+    answer is ``(4 eps + 2 tolerance)``-optimal, after at most ``repeats x
+    min(|N|, K)`` pulls. ``repeats = 1, tolerance = 0`` is the noiseless search.
+
     Args:
       features: the fixed action set ``[K, d]`` (concrete; rows of norm <= 1).
       sparsity: s (static).
       epsilon: the misspecification level eps > 0 (static: it sets the net).
       theta_bound: B >= ||theta*||_2 (static).
+      repeats: pulls per queried action (static; :func:`noisy_query_repeats`).
+      tolerance: slack of the test for the noise in a mean (>= 0).
 
     Returns:
       A :class:`~algorithms.core.Learner` with state :class:`SparseNetSearchState`.
@@ -153,11 +191,16 @@ def sparse_net_search(
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
     if not float(theta_bound) > 0:
         raise ValueError(f"theta_bound must be > 0, got {theta_bound}")
+    repeats = check_int(repeats, "repeats")
+    if not float(tolerance) >= 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     _, greedy_np, values_np = sorted_hypotheses(x, sparsity, epsilon, theta_bound)
     num_hyp = greedy_np.shape[0]
     dtype = float_dtype()
     greedy = jnp.asarray(greedy_np, jnp.int32)  # [N] greedy action, sorted
-    thresholds = jnp.asarray(values_np - 2.0 * float(epsilon), dtype)  # [N]
+    thresholds = jnp.asarray(
+        values_np - 2.0 * float(epsilon) - float(tolerance), dtype
+    )  # [N]
     index = jnp.arange(num_hyp, dtype=jnp.int32)
 
     def _check_obs(obs):
@@ -172,6 +215,7 @@ def sparse_net_search(
         return SparseNetSearchState(
             queried=jnp.zeros((num_arms,), bool),
             observed=jnp.zeros((num_arms,), dtype),
+            counts=jnp.zeros((num_arms,), jnp.int32),
             pointer=jnp.zeros((), jnp.int32),
             action=greedy[0],
             done=jnp.zeros((), bool),
@@ -187,8 +231,13 @@ def sparse_net_search(
         del obs
         searching = ~state.done
         pulled = (jnp.arange(num_arms) == action) & searching
-        observed = jnp.where(pulled, jnp.asarray(reward, dtype), state.observed)
-        queried = state.queried | pulled
+        counts = state.counts + pulled.astype(jnp.int32)
+        # Running mean (with one pull: the reward itself, exactly).
+        delta_mean = (jnp.asarray(reward, dtype) - state.observed) / jnp.maximum(
+            counts, 1
+        ).astype(dtype)
+        observed = jnp.where(pulled, state.observed + delta_mean, state.observed)
+        queried = counts >= repeats
         # The next hypothesis (from the current one) that either needs a query (its
         # action is new) or is decided by memory and passes the test.
         known = queried[greedy]
@@ -205,6 +254,7 @@ def sparse_net_search(
         return SparseNetSearchState(
             queried=queried,
             observed=observed,
+            counts=counts,
             pointer=jnp.where(searching, pointer, state.pointer),
             action=jnp.where(searching, next_action, state.action),
             done=state.done | done_now,
