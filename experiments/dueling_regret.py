@@ -15,14 +15,14 @@ instance uniform duels are linear; RUCB bends but is still far from flat at T = 
 (its O(K^2) exploration of 28 pairs); D-TS and MaxInP (whose Bradley-Terry model is
 exact on one-hot features) have the lowest, flattening strong and weak regret. Weak
 regret is much smaller than strong regret (a duel containing the winner has zero weak
-regret). APOHF with the default nu = 1 locks, in some seeds, onto a self-duel of a
-suboptimal arm (a self-duel carries no information and its arm has zero bonus), hence
-its wide band; a larger nu is needed (not tuned here). On the cyclic instance (no
-Condorcet winner, Copeland regret) RUCB and D-TS are still near-linear at this horizon
-(the Copeland analysis has large K^2 constants); MaxInP flattens because the
+regret). APOHF runs with nu = 5, tuned on held-out seeds by
+``experiments.dueling_apohf_nu`` (with the former nu = 1 it locked, in some seeds, onto
+a self-duel of a suboptimal arm: no information, zero bonus). On the cyclic instance
+(no Condorcet winner, Copeland regret) RUCB and D-TS are still near-linear at this
+horizon (the Copeland analysis has large K^2 constants); MaxInP flattens because the
 Bradley-Terry fit ranks the three Copeland winners (each beats the five other arms)
-on top, and any duel among them has zero Copeland regret; APOHF again locks in some
-seeds.
+on top, and any duel among them has zero Copeland regret; APOHF's strong regret is
+still growing at T = 2,000, its weak regret is the lowest.
 """
 
 from __future__ import annotations

@@ -186,3 +186,17 @@ def test_errors():
         )
     with pytest.raises(ValueError, match="alpha"):
         du.rucb(3, alpha=0.0)
+
+
+@pytest.mark.slow  # CI time: two APOHF compilations (~1 min)
+def test_apohf_nu_tuning_script_quick():
+    from experiments import dueling_apohf_nu
+
+    out = dueling_apohf_nu.main(["--quick"])
+    quick = dueling_apohf_nu.QUICK
+    for inst in ("condorcet", "cyclic"):
+        for metric in ("strong", "weak"):
+            values = out[inst][metric]
+            assert values.shape == (len(quick.nus), quick.num_seeds)
+            assert np.isfinite(values).all() and (values >= -1e-6).all()
+    assert out["choice"] in quick.nus
