@@ -18,7 +18,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from algorithms.bandits.linear import oful, phased_elimination
-from algorithms.core import Array, Key, Learner, check_int, float_dtype
+from algorithms.core import (
+    Array,
+    Key,
+    Learner,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    float_dtype,
+)
 
 __all__ = [
     "SPARSE_ALGORITHMS",
@@ -95,9 +103,9 @@ def sorted_hypotheses(features, sparsity: int, epsilon: float, theta_bound=1.0):
 class SparseNetSearchState(NamedTuple):
     """State of :func:`sparse_net_search`."""
 
-    queried: Array  # [K] bool, actions queried ``repeats`` times (their mean is known)
     observed: Array  # [K] mean observed reward of each action (of its pulls so far)
-    counts: Array  # [K] int32 pulls of each action during the search
+    counts: Array  # [K] int32 pulls of each action during the search (an action is
+    # queried, its mean known, once pulled ``repeats`` times)
     pointer: Array  # [] int32 index (in sorted order) of the hypothesis under test
     action: Array  # [] int32 the action played next
     done: Array  # [] bool, a hypothesis passed: ``action`` is the answer
@@ -113,10 +121,8 @@ def noisy_query_repeats(noise_std, tolerance, delta, num_arms: int) -> int:
     queried actions). 1 for noiseless rewards.
     """
     check_int(num_arms, "num_arms")
-    if not float(noise_std) >= 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
-    if not float(tolerance) > 0:
-        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    check_nonnegative(noise_std, "noise_std")
+    check_positive(tolerance, "tolerance")
     if not 0 < float(delta) < 1:
         raise ValueError(f"delta must be in (0, 1), got {delta}")
     if float(noise_std) == 0:
@@ -192,8 +198,7 @@ def sparse_net_search(
     if not float(theta_bound) > 0:
         raise ValueError(f"theta_bound must be > 0, got {theta_bound}")
     repeats = check_int(repeats, "repeats")
-    if not float(tolerance) >= 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    check_nonnegative(tolerance, "tolerance")
     _, greedy_np, values_np = sorted_hypotheses(x, sparsity, epsilon, theta_bound)
     num_hyp = greedy_np.shape[0]
     dtype = float_dtype()
@@ -213,7 +218,6 @@ def sparse_net_search(
     def init(key: Key) -> SparseNetSearchState:
         del key
         return SparseNetSearchState(
-            queried=jnp.zeros((num_arms,), bool),
             observed=jnp.zeros((num_arms,), dtype),
             counts=jnp.zeros((num_arms,), jnp.int32),
             pointer=jnp.zeros((), jnp.int32),
@@ -252,7 +256,6 @@ def sparse_net_search(
         done_now = searching & (accept | ~found)
         next_action = jnp.where(found, greedy[pointer], fallback)
         return SparseNetSearchState(
-            queried=queried,
             observed=observed,
             counts=counts,
             pointer=jnp.where(searching, pointer, state.pointer),
