@@ -279,10 +279,10 @@ def restrict_cores(cores: int) -> list[int]:
     The runner shards the seeds over ``jax.devices()``, so with one device per core
     each core runs its share of the seeds (1,000 seeds on 2 cores: 500 each) in its
     own program, with identical results (the runner's per-seed keys do not depend on
-    the sharding; tested). One device on two cores instead lets XLA split each
-    round's small loops over two threads, which gained only ~10% wall time against
-    one core (measured 3.4M against 3.1M seed-rounds/s); one device per core gained
-    ~1.55x (5.2M, measured in the same session).
+    the sharding; tested). On this 2-core machine that did not pay: one early run gave
+    5.2M wall seed-rounds/s against 3.4M for one device on both cores, but repeated
+    runs gave 3.3-4.4M against 2.3-4.8M (the machine's noise), and the full benchmark
+    3.0M against 3.8-4.2M for one core (2026-12-02); hence the default of one core.
     """
     allowed = sorted(os.sched_getaffinity(0))
     if cores > 0:
